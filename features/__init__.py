@@ -1,0 +1,1 @@
+"""Data layer and feature layer: raw sources, versioned feature modules, fingerprints, the lock."""

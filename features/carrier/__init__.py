@@ -1,0 +1,1 @@
+"""Feature versions of the carrier entity, one module each."""

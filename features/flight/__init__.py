@@ -1,0 +1,1 @@
+"""Feature versions of the flight entity, one module each."""

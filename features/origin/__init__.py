@@ -1,0 +1,1 @@
+"""Feature versions of the origin entity, one module each."""

@@ -1,0 +1,23 @@
+"""Feature origin_temp, version 1 (immutable once locked: change it by adding origin_temp_v2)."""
+
+from datetime import timedelta
+
+from features.spec import sql_feature
+
+
+@sql_feature(
+    entity="origin", view="origin_weather", source="weather", dtype="float64",
+    ttl=timedelta(hours=2), owner="weather-team",
+)
+def origin_temp_v1() -> str:
+    """Air temperature (degrees F) observed at the departure airport at the hour.
+
+    Entity: origin. Inputs: weather.temp at weather.event_timestamp (observation hour, UTC).
+    Null policy: null when the observation has no temp; missing when no observation lies
+    within the 2-hour ttl before the prediction time.
+    Owner: weather-team.
+    """
+    return """
+        SELECT origin, event_timestamp, temp AS value
+        FROM weather
+    """

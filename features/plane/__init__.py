@@ -1,0 +1,1 @@
+"""Feature versions of the plane entity, one module each."""

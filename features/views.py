@@ -1,0 +1,83 @@
+"""Feature views: groups of feature versions with the same entity and grid.
+
+A view's ``grid`` is the set of (join keys, event_timestamp) rows its feature table holds; its
+SQL runs over the raw tables as known at a batch's knowledge time. Timestamps inside DuckDB are
+naive UTC. A view's grid SQL is part of the fingerprint of every feature in it.
+
+Rolling features sit on a regular grid (hourly, or daily) starting at midnight UTC of the day
+of the first flight; the point-in-time join then picks the newest grid row at or before the
+prediction time, whose window ``[t - w, t)`` ends before that time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from features.entities import ENTITIES
+
+
+@dataclass(frozen=True)
+class ViewSpec:
+    name: str
+    entity: str
+    grid_sql: str
+    description: str
+
+    @property
+    def join_keys(self) -> tuple[str, ...]:
+        return ENTITIES[self.entity].join_keys
+
+    @property
+    def source_name(self) -> str:
+        """Logical name of the view's feature table (the Feast source name)."""
+        return f"{self.name}_table"
+
+
+def _regular_grid(keys: str, step: str) -> str:
+    return f"""
+        WITH keys AS (SELECT DISTINCT {keys} FROM flights),
+        span AS (
+            SELECT date_trunc('day', min(event_timestamp)) AS lo,
+                   date_trunc('hour', max(event_timestamp)) + INTERVAL 1 HOUR AS hi
+            FROM flights
+        ),
+        times AS (SELECT unnest(generate_series(lo, hi, INTERVAL {step})) AS event_timestamp FROM span)
+        SELECT {keys}, event_timestamp FROM keys CROSS JOIN times
+    """
+
+
+VIEWS: dict[str, ViewSpec] = {
+    v.name: v
+    for v in (
+        ViewSpec(
+            "origin_weather",
+            "origin",
+            "SELECT origin, event_timestamp FROM weather",
+            "Hourly weather observed at the departure airport (one row per observation).",
+        ),
+        ViewSpec(
+            "origin_activity",
+            "origin",
+            _regular_grid("origin", "1 HOUR"),
+            "Hourly rolling activity and precipitation at the departure airport.",
+        ),
+        ViewSpec(
+            "carrier_stats",
+            "carrier",
+            _regular_grid("carrier", "1 HOUR"),
+            "Hourly rolling departure-delay statistics of the airline.",
+        ),
+        ViewSpec(
+            "route_stats",
+            "route",
+            _regular_grid("origin, dest", "1 DAY"),
+            "Daily rolling departure-delay statistics of the route (origin, dest).",
+        ),
+        ViewSpec(
+            "plane_specs",
+            "plane",
+            "SELECT tailnum, event_timestamp FROM planes",
+            "Static attributes of the plane (effective from the start of the data's year).",
+        ),
+    )
+}
