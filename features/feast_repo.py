@@ -1,0 +1,88 @@
+"""The Feast repository: its config per profile, and apply/plan run in-process.
+
+``feature_repo/feature_store.yaml`` uses paths relative to ``feature_repo/``; when
+``FEATURELOCK_HOME`` is set, featurelock points the registry and online store there instead
+(Feast's ``${VAR}`` expansion has no defaults, so the override is done here, not in the yaml).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from features.errors import ValidationError
+from features.paths import FEATURE_REPO, data_home
+
+PROFILES = {"local": "feature_store.yaml"}
+
+
+def check_profile(profile: str) -> str:
+    if profile not in PROFILES:
+        raise ValidationError(
+            f"profile={profile!r} is not a profile; expected one of {sorted(PROFILES)} "
+            "(set it with --profile or FEATURELOCK_PROFILE)."
+        )
+    return profile
+
+
+def raw_config(profile: str = "local") -> dict[str, Any]:
+    """The profile's yaml as a dict, with data paths made absolute under the data directory."""
+    path = FEATURE_REPO / PROFILES[check_profile(profile)]
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    home = data_home()
+    registry = config.get("registry")
+    if isinstance(registry, dict) and registry.get("registry_type", "file") == "file":
+        registry["path"] = str(home / Path(registry["path"]).name)
+    online = config.get("online_store", {})
+    if online.get("type") == "sqlite":
+        online["path"] = str(home / Path(online["path"]).name)
+    return config
+
+
+def repo_config(profile: str = "local") -> Any:
+    from feast.repo_config import RepoConfig
+
+    config = RepoConfig(**raw_config(profile))
+    config.repo_path = FEATURE_REPO
+    return config
+
+
+def feature_store(profile: str = "local") -> Any:
+    """A Feast FeatureStore for the profile, on the featurelock data directory."""
+    from feast import FeatureStore
+
+    return FeatureStore(repo_path=str(FEATURE_REPO), config=repo_config(profile))
+
+
+@contextlib.contextmanager
+def _inside_repo() -> Iterator[None]:
+    before = Path.cwd()
+    if str(FEATURE_REPO) not in sys.path:
+        sys.path.insert(0, str(FEATURE_REPO))  # Feast imports definitions.py by module name
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def apply(profile: str = "local") -> None:
+    """``feast apply`` on the featurelock repo (the lock check runs when definitions load)."""
+    from feast.repo_operations import apply_total
+
+    data_home().mkdir(parents=True, exist_ok=True)
+    with _inside_repo():
+        apply_total(repo_config(profile), FEATURE_REPO, skip_source_validation=False)
+
+
+def plan(profile: str = "local") -> None:
+    from feast.repo_operations import plan as feast_plan
+
+    data_home().mkdir(parents=True, exist_ok=True)
+    with _inside_repo():
+        feast_plan(repo_config(profile), FEATURE_REPO, skip_source_validation=False)

@@ -1,0 +1,85 @@
+"""Feast objects generated from the feature modules: entities, sources, views, services.
+
+``feast_definitions()`` is what ``feature_repo/definitions.py`` binds at module level. It runs
+the lock check first, so ``feast apply`` and ``feast plan`` refuse an edited feature version.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from features.catalog import Catalog
+from features.entities import JOIN_KEYS
+from features.errors import DefinitionError
+from features.lockfile import check_lock
+from features.paths import feature_tables_dir
+from features.raw.schema import CREATED_TS, EVENT_TS
+from features.services import SERVICES
+
+
+def feast_definitions(catalog: Catalog | None = None, tables_dir: Path | None = None) -> dict[str, Any]:
+    """Name -> Feast object, for every entity, source, view and service. Checks the lock first."""
+    catalog = check_lock(catalog)
+    from feast import Entity, FeatureService, FeatureView, Field, FileSource, ValueType
+    from feast.types import Float64, Int64, String
+
+    feast_types = {"float64": Float64, "Int64": Int64, "string": String}
+    tables_dir = tables_dir or feature_tables_dir()
+    fingerprints = catalog.fingerprints()
+    entities = {
+        key: Entity(name=key, join_keys=[key], value_type=ValueType.STRING, description=text)
+        for key, text in sorted(JOIN_KEYS.items())
+    }
+    objects: dict[str, Any] = {f"entity_{k}": e for k, e in entities.items()}
+    views: dict[str, Any] = {}
+    for view in catalog.views():
+        specs = sorted(catalog.view_features(view.name), key=lambda s: (s.name, s.version))
+        source = FileSource(
+            name=view.source_name,
+            path=str((tables_dir / f"{view.name}.parquet").resolve()),
+            timestamp_field=EVENT_TS,
+            created_timestamp_column=CREATED_TS,
+            description=f"Feature table of view {view.name}, built by `featurelock features build`.",
+        )
+        fields = [Field(name=k, dtype=String) for k in view.join_keys] + [
+            Field(
+                name=s.column,
+                dtype=feast_types[s.dtype],
+                description=s.description,
+                tags={"ref": s.ref, "fingerprint": fingerprints[s.ref], "owner": s.owner},
+            )
+            for s in specs
+        ]
+        views[view.name] = FeatureView(
+            name=view.name,
+            entities=[entities[k] for k in view.join_keys],
+            ttl=specs[0].ttl,
+            schema=fields,
+            source=source,
+            online=True,
+            description=view.description,
+            tags={"entity": view.entity},
+        )
+        objects[f"source_{view.name}"] = source
+        objects[view.name] = views[view.name]
+    for service in SERVICES.values():
+        projections = []
+        by_view: dict[str, list[str]] = {}
+        for ref in service.features:
+            spec = catalog.spec(ref)
+            if spec.view is None:
+                raise DefinitionError(f"Service {service.name!r} lists request feature {ref} among Feast features.")
+            by_view.setdefault(spec.view, []).append(spec.column)
+        for view_name, columns in by_view.items():
+            projections.append(views[view_name][columns])
+        objects[service.name] = FeatureService(
+            name=service.name,
+            features=projections,
+            description=service.description,
+            tags={
+                "features": ",".join(service.features),
+                "request_features": ",".join(service.request_features),
+            },
+        )
+    return objects
