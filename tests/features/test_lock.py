@@ -1,0 +1,134 @@
+"""Immutability: plain `feast apply`, run in a temp copy of the repo, refuses an edited version."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from features.catalog import discover
+from features.lockfile import add_new_versions, lock_violations, read_lock, render_lock
+from features.paths import REPO_ROOT
+
+BIN = Path(sys.executable).parent
+IGNORE = shutil.ignore_patterns(".venv", ".git", "data", "__pycache__", ".pytest_cache", ".ruff_cache", "*.egg-info")
+
+
+@pytest.fixture
+def repo(tmp_path) -> Path:
+    copy = tmp_path / "repo"
+    shutil.copytree(REPO_ROOT, copy, ignore=IGNORE)
+    return copy
+
+
+def run(repo: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "FEATURELOCK_HOME"}
+    env["PYTHONPATH"] = str(repo)  # the copy, not the installed original
+    return subprocess.run(args, cwd=repo / "feature_repo", env=env, capture_output=True, text=True, timeout=300)
+
+
+def feast_apply(repo: Path) -> subprocess.CompletedProcess:
+    return run(repo, str(BIN / "feast"), "apply")
+
+
+def edit(repo: Path, relative: str, old: str, new: str) -> None:
+    path = repo / relative
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {relative}"
+    path.write_text(text.replace(old, new, 1))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("relative", "old", "new", "ref"),
+    [
+        ("features/carrier/carrier_delayed_share_24h_v1.py", "dep_delay >= 15", "dep_delay >= 20",
+         "carrier_delayed_share_24h"),
+        ("features/carrier/carrier_dep_delay_mean_7d_v2.py", "WHERE dep_utc IS NOT NULL",
+         "WHERE dep_utc IS NOT NULL AND dep_delay > -60", "carrier_dep_delay_mean_7d"),
+        ("features/route/route_dep_delay_mean_30d_v1.py", "ttl=timedelta(days=1)", "ttl=timedelta(days=2)",
+         "route_dep_delay_mean_30d"),
+        ("features/route/route_dep_delay_mean_30d_v1.py", 'dtype="float64"', 'dtype="Int64"',
+         "route_dep_delay_mean_30d"),
+        ("features/origin/origin_precip_3h_v1.py", 'source="weather"', 'source="weather_hourly"',
+         "origin_precip_3h"),
+    ],
+    ids=["constant", "sql-predicate", "ttl", "dtype", "source"],
+)
+def test_feast_apply_refuses_an_edited_locked_version(repo, relative, old, new, ref):
+    edit(repo, relative, old, new)
+    version = 3 if ref == "carrier_dep_delay_mean_7d" else 2
+    result = feast_apply(repo)
+    assert result.returncode != 0
+    message = result.stdout + result.stderr
+    assert "LockError" in message
+    assert f"{ref}@v{version - 1} changed after it was locked" in message
+    assert f"add `{ref}_v{version}`" in message
+    assert not (repo / "feature_repo" / "data" / "registry.db").exists()
+
+
+@pytest.mark.slow
+def test_feast_apply_accepts_comment_docstring_and_whitespace_edits(repo):
+    edit(repo, "features/carrier/carrier_delayed_share_24h_v1.py", "WHERE dep_utc IS NOT NULL",
+         "WHERE dep_utc   IS NOT NULL   -- departed flights only")
+    edit(repo, "features/carrier/carrier_delayed_share_24h_v1.py", "Share of the carrier", "The share of the carrier")
+    edit(repo, "features/plane/plane_seats_v1.py", "    return", "    # seats as listed in planes\n\n    return")
+    result = feast_apply(repo)
+    assert result.returncode == 0, result.stderr
+    assert "Created feature view carrier_stats" in result.stdout
+
+
+@pytest.mark.slow
+def test_feast_apply_refuses_a_deleted_locked_module(repo):
+    (repo / "features/plane/plane_age_v1.py").unlink()
+    result = feast_apply(repo)
+    assert result.returncode != 0
+    assert "plane_age@v1 is locked but its module is gone" in result.stderr
+
+
+@pytest.mark.slow
+def test_new_version_is_refused_until_locked_and_lock_never_rewrites_v1(repo):
+    v1 = repo / "features/plane/plane_seats_v1.py"
+    v2 = repo / "features/plane/plane_seats_v2.py"
+    v2.write_text(v1.read_text().replace("plane_seats_v1", "plane_seats_v2").replace("seats AS value", "seats - 2 AS value"))
+    lock_before = (repo / "features.lock").read_text()
+
+    refused = feast_apply(repo)
+    assert refused.returncode != 0
+    assert "plane_seats@v2 is not in features.lock" in refused.stderr
+    assert "Run `featurelock lock`" in refused.stderr
+
+    locked = run(repo, sys.executable, "-m", "featurelock", "lock")
+    assert locked.returncode == 0, locked.stderr
+    assert "+ plane_seats@v2" in locked.stdout
+    lock_after = (repo / "features.lock").read_text()
+    assert set(lock_before.splitlines()) <= set(lock_after.splitlines())  # no line rewritten or removed
+    assert len(lock_after.splitlines()) == len(lock_before.splitlines()) + 1
+
+    applied = feast_apply(repo)
+    assert applied.returncode == 0, applied.stderr
+
+
+def test_lock_refuses_to_run_over_a_changed_entry(tmp_path):
+    catalog = discover()
+    lock = tmp_path / "features.lock"
+    add_new_versions(catalog, lock)
+    entries = read_lock(lock)
+    assert list(entries) == list(catalog.fingerprints())
+    tampered = dict(entries)
+    ref = "plane_age@v1"
+    tampered[ref] = type(entries[ref])(ref, "sha256:" + "0" * 64)
+    lock.write_text(render_lock(tampered))
+    problems = lock_violations(catalog, read_lock(lock))
+    assert len(problems) == 1 and problems[0].startswith("plane_age@v1 changed after it was locked")
+    with pytest.raises(Exception, match=r"only adds new versions; fix these first"):
+        add_new_versions(catalog, lock)
+    assert read_lock(lock)[ref].fingerprint == "sha256:" + "0" * 64  # untouched
+
+
+def test_committed_lock_matches_the_modules():
+    assert lock_violations(discover(), read_lock()) == []
