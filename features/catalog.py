@@ -27,9 +27,7 @@ class Catalog:
 
     def spec(self, ref: str) -> FeatureSpec:
         if ref not in self.specs:
-            raise NotFoundError(
-                f"Unknown feature version {ref!r}; known versions: {sorted(self.specs)}."
-            )
+            raise NotFoundError(f"Unknown feature version {ref!r}; known versions: {sorted(self.specs)}.")
         return self.specs[ref]
 
     def by_column(self, column: str) -> FeatureSpec:
@@ -51,9 +49,11 @@ class Catalog:
             if ref in done:
                 return done[ref]
             if ref in path:
-                raise DefinitionError(f"Feature versions read each other in a cycle: {' -> '.join(path + (ref,))}.")
+                raise DefinitionError(
+                    f"Feature versions read each other in a cycle: {' -> '.join((*path, ref))}."
+                )
             spec = self.spec(ref)
-            reads = {r: visit(r, path + (ref,)) for r in spec.reads}
+            reads = {r: visit(r, (*path, ref)) for r in spec.reads}
             grid = VIEWS[spec.view].grid_sql if spec.view else None
             done[ref] = fingerprint(spec, self.sources[ref], grid, reads)
             return done[ref]
@@ -75,13 +75,16 @@ def _check_spec(spec: FeatureSpec, folder: str, path: Path) -> None:
             f"move it to features/{spec.entity}/ or fix the entity."
         )
     if spec.entity not in ENTITIES:
-        raise DefinitionError(f"{path}: entity={spec.entity!r} is unknown; expected one of {sorted(ENTITIES)}.")
+        raise DefinitionError(
+            f"{path}: entity={spec.entity!r} is unknown; expected one of {sorted(ENTITIES)}."
+        )
     if spec.kind == "sql":
         if spec.view not in VIEWS:
             raise DefinitionError(f"{path}: view={spec.view!r} is unknown; expected one of {sorted(VIEWS)}.")
         if VIEWS[spec.view].entity != spec.entity:
             raise DefinitionError(
-                f"{path}: view {spec.view!r} belongs to entity {VIEWS[spec.view].entity!r}, not {spec.entity!r}."
+                f"{path}: view {spec.view!r} belongs to entity {VIEWS[spec.view].entity!r}, "
+                f"not {spec.entity!r}."
             )
 
 
@@ -101,10 +104,14 @@ def discover(package_dir: Path = FEATURES_PACKAGE, package: str = "features") ->
                 f"{path}: expected a function {stem}() decorated with @sql_feature or @request_feature."
             )
         others = sorted(
-            n for n, v in vars(module).items() if isinstance(getattr(v, "__feature__", None), FeatureSpec) and n != stem
+            n
+            for n, v in vars(module).items()
+            if isinstance(getattr(v, "__feature__", None), FeatureSpec) and n != stem
         )
         if others:
-            raise DefinitionError(f"{path}: one feature per module; also found {others}. Give each its own module.")
+            raise DefinitionError(
+                f"{path}: one feature per module; also found {others}. Give each its own module."
+            )
         _check_spec(spec, folder, path)
         specs[spec.ref] = spec
         sources[spec.ref] = path.read_text(encoding="utf-8")

@@ -148,9 +148,7 @@ def normalize_source(source: str) -> list[str]:
     return out
 
 
-def fingerprint(
-    spec: FeatureSpec, source: str, grid_sql: str | None, reads: Mapping[str, str]
-) -> str:
+def fingerprint(spec: FeatureSpec, source: str, grid_sql: str | None, reads: Mapping[str, str]) -> str:
     """``sha256:<hex>`` of the normalized transformation and every value-affecting attribute."""
     payload = {
         "normalizer": NORMALIZER,

@@ -24,7 +24,7 @@ def _dtype_label(series: pd.Series) -> str:
         return f"timestamp[{dtype.tz}]"
     if pd.api.types.is_datetime64_dtype(dtype):
         return "timestamp[naive]"
-    if pd.api.types.is_string_dtype(dtype) or dtype == object:
+    if pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype):
         return "string"
     return str(dtype)
 

@@ -69,7 +69,9 @@ def feast_definitions(catalog: Catalog | None = None, tables_dir: Path | None = 
         for ref in service.features:
             spec = catalog.spec(ref)
             if spec.view is None:
-                raise DefinitionError(f"Service {service.name!r} lists request feature {ref} among Feast features.")
+                raise DefinitionError(
+                    f"Service {service.name!r} lists request feature {ref} among Feast features."
+                )
             by_view.setdefault(spec.view, []).append(spec.column)
         for view_name, columns in by_view.items():
             projections.append(views[view_name][columns])

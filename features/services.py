@@ -58,7 +58,5 @@ SERVICES: dict[str, ServiceSpec] = {
 
 def check_service(name: str) -> ServiceSpec:
     if name not in SERVICES:
-        raise NotFoundError(
-            f"service={name!r} is not a feature service; expected one of {sorted(SERVICES)}."
-        )
+        raise NotFoundError(f"service={name!r} is not a feature service; expected one of {sorted(SERVICES)}.")
     return SERVICES[name]

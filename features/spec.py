@@ -83,7 +83,13 @@ def _check_common(column: str, dtype: str, ttl: timedelta, owner: str, doc: str 
 
 
 def sql_feature(
-    *, entity: str, view: str, source: str, dtype: str, ttl: timedelta, owner: str,
+    *,
+    entity: str,
+    view: str,
+    source: str,
+    dtype: str,
+    ttl: timedelta,
+    owner: str,
     reads: tuple[str, ...] = (),
 ) -> Callable[[Callable[[], str]], Callable[[], str]]:
     """Declare a DuckDB SQL feature version; attaches a FeatureSpec as ``__feature__``."""
@@ -92,9 +98,19 @@ def sql_feature(
         name, version = parse_column(function.__name__)
         _check_common(function.__name__, dtype, ttl, owner, function.__doc__)
         function.__feature__ = FeatureSpec(  # type: ignore[attr-defined]
-            name=name, version=version, kind="sql", entity=entity, source=source, dtype=dtype,
-            ttl=ttl, owner=owner, description=function.__doc__.strip().splitlines()[0],
-            function=function, view=view, reads=tuple(reads), module=function.__module__,
+            name=name,
+            version=version,
+            kind="sql",
+            entity=entity,
+            source=source,
+            dtype=dtype,
+            ttl=ttl,
+            owner=owner,
+            description=function.__doc__.strip().splitlines()[0],
+            function=function,
+            view=view,
+            reads=tuple(reads),
+            module=function.__module__,
         )
         return function
 
@@ -102,7 +118,11 @@ def sql_feature(
 
 
 def request_feature(
-    *, entity: str, inputs: tuple[str, ...], dtype: str, owner: str,
+    *,
+    entity: str,
+    inputs: tuple[str, ...],
+    dtype: str,
+    owner: str,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a request-time feature version (a pure pandas function of request fields)."""
 
@@ -110,10 +130,18 @@ def request_feature(
         name, version = parse_column(function.__name__)
         _check_common(function.__name__, dtype, timedelta(0), owner, function.__doc__)
         function.__feature__ = FeatureSpec(  # type: ignore[attr-defined]
-            name=name, version=version, kind="request", entity=entity, source="request",
-            dtype=dtype, ttl=timedelta(0), owner=owner,
-            description=function.__doc__.strip().splitlines()[0], function=function,
-            inputs=tuple(inputs), module=function.__module__,
+            name=name,
+            version=version,
+            kind="request",
+            entity=entity,
+            source="request",
+            dtype=dtype,
+            ttl=timedelta(0),
+            owner=owner,
+            description=function.__doc__.strip().splitlines()[0],
+            function=function,
+            inputs=tuple(inputs),
+            module=function.__module__,
         )
         return function
 

@@ -6,8 +6,12 @@ from features.spec import sql_feature
 
 
 @sql_feature(
-    entity="carrier", view="carrier_stats", source="flights", dtype="float64",
-    ttl=timedelta(hours=1), owner="delay-team",
+    entity="carrier",
+    view="carrier_stats",
+    source="flights",
+    dtype="float64",
+    ttl=timedelta(hours=1),
+    owner="delay-team",
 )
 def carrier_delayed_share_24h_v1() -> str:
     """Share of the carrier's flights departed in the 24 hours before t that left 15+ minutes late.

@@ -6,8 +6,12 @@ from features.spec import sql_feature
 
 
 @sql_feature(
-    entity="carrier", view="carrier_stats", source="flights", dtype="float64",
-    ttl=timedelta(hours=1), owner="delay-team",
+    entity="carrier",
+    view="carrier_stats",
+    source="flights",
+    dtype="float64",
+    ttl=timedelta(hours=1),
+    owner="delay-team",
 )
 def carrier_dep_delay_mean_7d_v1() -> str:
     """Mean departure delay (minutes) of the carrier over the 7 days before t, cancellations as 0.

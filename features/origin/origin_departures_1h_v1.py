@@ -6,8 +6,12 @@ from features.spec import sql_feature
 
 
 @sql_feature(
-    entity="origin", view="origin_activity", source="flights", dtype="Int64",
-    ttl=timedelta(hours=1), owner="delay-team",
+    entity="origin",
+    view="origin_activity",
+    source="flights",
+    dtype="Int64",
+    ttl=timedelta(hours=1),
+    owner="delay-team",
 )
 def origin_departures_1h_v1() -> str:
     """Number of flights that actually departed from the airport in the hour before t.

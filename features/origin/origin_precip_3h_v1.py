@@ -6,8 +6,12 @@ from features.spec import sql_feature
 
 
 @sql_feature(
-    entity="origin", view="origin_activity", source="weather", dtype="float64",
-    ttl=timedelta(hours=1), owner="weather-team",
+    entity="origin",
+    view="origin_activity",
+    source="weather",
+    dtype="float64",
+    ttl=timedelta(hours=1),
+    owner="weather-team",
 )
 def origin_precip_3h_v1() -> str:
     """Precipitation (inches) at the departure airport summed over the 3 hours before t.

@@ -6,8 +6,12 @@ from features.spec import sql_feature
 
 
 @sql_feature(
-    entity="origin", view="origin_weather", source="weather", dtype="float64",
-    ttl=timedelta(hours=2), owner="weather-team",
+    entity="origin",
+    view="origin_weather",
+    source="weather",
+    dtype="float64",
+    ttl=timedelta(hours=2),
+    owner="weather-team",
 )
 def origin_temp_v1() -> str:
     """Air temperature (degrees F) observed at the departure airport at the hour.

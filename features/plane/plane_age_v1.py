@@ -6,8 +6,12 @@ from features.spec import sql_feature
 
 
 @sql_feature(
-    entity="plane", view="plane_specs", source="planes", dtype="Int64",
-    ttl=timedelta(0), owner="fleet-team",
+    entity="plane",
+    view="plane_specs",
+    source="planes",
+    dtype="Int64",
+    ttl=timedelta(0),
+    owner="fleet-team",
 )
 def plane_age_v1() -> str:
     """Age of the plane in 2013, in years (2013 minus the year it was manufactured).

@@ -6,8 +6,12 @@ from features.spec import sql_feature
 
 
 @sql_feature(
-    entity="plane", view="plane_specs", source="planes", dtype="Int64",
-    ttl=timedelta(0), owner="fleet-team",
+    entity="plane",
+    view="plane_specs",
+    source="planes",
+    dtype="Int64",
+    ttl=timedelta(0),
+    owner="fleet-team",
 )
 def plane_seats_v1() -> str:
     """Number of seats of the plane.

@@ -39,6 +39,8 @@ def read_batch_file(path: str | Path) -> pd.DataFrame:
     raise ValidationError(f"file={str(path)!r} has suffix {path.suffix!r}; expected .parquet or .csv.")
 
 
-def ingest_file(table: str, path: str | Path, knowledge_time: object, store: RawStore | None = None) -> IngestResult:
+def ingest_file(
+    table: str, path: str | Path, knowledge_time: object, store: RawStore | None = None
+) -> IngestResult:
     """Append one batch read from ``path`` (e.g. a correction) with its declared knowledge time."""
     return (store or RawStore()).ingest(table, read_batch_file(path), knowledge_time)

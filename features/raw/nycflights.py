@@ -62,14 +62,34 @@ def flights_frame(raw: pd.DataFrame) -> pd.DataFrame:
         raw["year"].astype(str)
         + raw["month"].map("{:02d}".format)
         + raw["day"].map("{:02d}".format)
-        + "-" + raw["carrier"] + raw["flight"].map("{:04d}".format)
-        + "-" + raw["origin"] + "-" + raw["sched_dep_time"].map("{:04d}".format)
+        + "-"
+        + raw["carrier"]
+        + raw["flight"].map("{:04d}".format)
+        + "-"
+        + raw["origin"]
+        + "-"
+        + raw["sched_dep_time"].map("{:04d}".format)
     )
     out = pd.DataFrame({"flight_id": flight_id, EVENT_TS: sched_utc})
     for column in (
-        "year", "month", "day", "dep_time", "sched_dep_time", "dep_delay", "arr_time",
-        "sched_arr_time", "arr_delay", "carrier", "flight", "tailnum", "origin", "dest",
-        "air_time", "distance", "hour", "minute",
+        "year",
+        "month",
+        "day",
+        "dep_time",
+        "sched_dep_time",
+        "dep_delay",
+        "arr_time",
+        "sched_arr_time",
+        "arr_delay",
+        "carrier",
+        "flight",
+        "tailnum",
+        "origin",
+        "dest",
+        "air_time",
+        "distance",
+        "hour",
+        "minute",
     ):
         out[column] = raw[column]
     out["dep_utc"] = dep_utc

@@ -79,9 +79,7 @@ class RawStore:
             return pd.DataFrame({c: pd.Series(dtype=d) for c, d in dtypes.items()})
         frame = pd.concat([pq.read_table(f).to_pandas() for f in files], ignore_index=True)
         frame = frame[list(dtypes)].astype(dtypes)
-        return frame.sort_values([schema.key, EVENT_TS, CREATED_TS], kind="mergesort").reset_index(
-            drop=True
-        )
+        return frame.sort_values([schema.key, EVENT_TS, CREATED_TS], kind="mergesort").reset_index(drop=True)
 
     def fingerprint(self, table: str, as_of: pd.Timestamp | None = None) -> str:
         """Content hash, in canonical order, of the rows with created_timestamp <= as_of."""

@@ -10,9 +10,7 @@ from features.raw.schema import CREATED_TS, EVENT_TS, PANDAS_DTYPES, SCHEMAS, Ta
 
 def check_table(table: str) -> TableSchema:
     if table not in SCHEMAS:
-        raise NotFoundError(
-            f"table={table!r} is not a raw table; expected one of {sorted(SCHEMAS)}."
-        )
+        raise NotFoundError(f"table={table!r} is not a raw table; expected one of {sorted(SCHEMAS)}.")
     return SCHEMAS[table]
 
 
@@ -46,7 +44,7 @@ def _check_kind(table: str, column: str, kind: str, series: pd.Series) -> pd.Ser
         return series.dt.tz_convert("UTC").dt.as_unit("ns")
     if kind == "string":
         values = series.dropna()
-        if not (dtype == object or pd.api.types.is_string_dtype(dtype)) or not all(
+        if not (pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)) or not all(
             isinstance(v, str) for v in values
         ):
             bad = next((v for v in values if not isinstance(v, str)), None)

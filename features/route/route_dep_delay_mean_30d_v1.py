@@ -6,8 +6,12 @@ from features.spec import sql_feature
 
 
 @sql_feature(
-    entity="route", view="route_stats", source="flights", dtype="float64",
-    ttl=timedelta(days=1), owner="delay-team",
+    entity="route",
+    view="route_stats",
+    source="flights",
+    dtype="float64",
+    ttl=timedelta(days=1),
+    owner="delay-team",
 )
 def route_dep_delay_mean_30d_v1() -> str:
     """Mean departure delay (minutes) of the route's flights that departed in the 30 days before t.

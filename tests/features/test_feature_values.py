@@ -58,7 +58,11 @@ def test_weather_features_take_the_observation_of_the_hour_nulls_kept(ref, expec
     # 2013-11-03 is the fall-back DST day: 05:00Z and 06:00Z are both 01:00 local; both are kept.
     out = compute_feature(feature(ref), {"weather": WEATHER})
     assert out["origin"].tolist() == ["EWR", "EWR", "JFK"]
-    assert out["event_timestamp"].tolist() == [ts("2013-11-03T05:00Z"), ts("2013-11-03T06:00Z"), ts("2013-11-03T05:00Z")]
+    assert out["event_timestamp"].tolist() == [
+        ts("2013-11-03T05:00Z"),
+        ts("2013-11-03T06:00Z"),
+        ts("2013-11-03T05:00Z"),
+    ]
     assert values(out, feature(ref).column) == expected
     assert out[feature(ref).column].dtype == "float64"
 
@@ -83,7 +87,9 @@ def test_origin_precip_3h_window_edges_and_nulls():
             "precip": [0.01, 0.02, None, 0.50, 0.70, 0.30],
         }
     )
-    g = grid({"origin": ["EWR", "JFK", "EWR"]}, ["2013-03-10T09:00Z", "2013-03-10T09:00Z", "2013-03-10T10:00Z"])
+    g = grid(
+        {"origin": ["EWR", "JFK", "EWR"]}, ["2013-03-10T09:00Z", "2013-03-10T09:00Z", "2013-03-10T10:00Z"]
+    )
     out = compute_feature(feature("origin_precip_3h@v1"), {"weather": weather}, grid=g)
     got = values(out, "origin_precip_3h_v1")
     # EWR@09: 0.01 + 0.02 (the null observation adds nothing); JFK@09: no observation -> null;
@@ -156,7 +162,9 @@ CARRIER_GRID = grid(
 
 
 def test_carrier_dep_delay_mean_7d_v1_counts_cancelled_as_zero():
-    out = compute_feature(feature("carrier_dep_delay_mean_7d@v1"), {"flights": CARRIER_FLIGHTS}, grid=CARRIER_GRID)
+    out = compute_feature(
+        feature("carrier_dep_delay_mean_7d@v1"), {"flights": CARRIER_FLIGHTS}, grid=CARRIER_GRID
+    )
     assert out["carrier"].tolist() == ["AA", "AA", "DL", "UA"]
     got = values(out, "carrier_dep_delay_mean_7d_v1")
     # AA@12:00:00 -> (10 + 30 + 0) / 3. AA@12:00:01: the 03-03T12:00 departure is now 1 s too old,
@@ -168,7 +176,9 @@ def test_carrier_dep_delay_mean_7d_v1_counts_cancelled_as_zero():
 
 
 def test_carrier_dep_delay_mean_7d_v2_excludes_cancelled():
-    out = compute_feature(feature("carrier_dep_delay_mean_7d@v2"), {"flights": CARRIER_FLIGHTS}, grid=CARRIER_GRID)
+    out = compute_feature(
+        feature("carrier_dep_delay_mean_7d@v2"), {"flights": CARRIER_FLIGHTS}, grid=CARRIER_GRID
+    )
     got = values(out, "carrier_dep_delay_mean_7d_v2")
     # AA@12:00:00 -> (10 + 30) / 2 ; AA@12:00:01 -> (30 + 60) / 2
     assert got == [20.0, 45.0, None, 5.0]
@@ -231,7 +241,11 @@ def test_route_dep_delay_mean_30d_keys_on_origin_and_dest():
     )
     g = grid({"origin": ["JFK", "EWR", "JFK"], "dest": ["LAX", "LAX", "SFO"]}, ["2013-03-10T00:00Z"] * 3)
     out = compute_feature(feature("route_dep_delay_mean_30d@v1"), {"flights": flights}, grid=g)
-    assert list(zip(out["origin"], out["dest"], strict=True)) == [("EWR", "LAX"), ("JFK", "LAX"), ("JFK", "SFO")]
+    assert list(zip(out["origin"], out["dest"], strict=True)) == [
+        ("EWR", "LAX"),
+        ("JFK", "LAX"),
+        ("JFK", "SFO"),
+    ]
     assert values(out, "route_dep_delay_mean_30d_v1") == [50.0, 5.0, 7.0]
 
 

@@ -38,11 +38,21 @@ def fp(source: str = SOURCE, spec=SPEC, grid: str = GRID) -> str:
         lambda s: s.replace("    return", "    # a comment\n    return"),
         lambda s: s.replace("Share of the carrier", "Fraction of the carrier"),  # docstring
         lambda s: s.replace('"""Feature carrier_delayed_share_24h', '"""Module docstring: feature'),
-        lambda s: s.replace("SELECT carrier, t, is_grid,", "SELECT carrier,\n                   t,  is_grid,"),
+        lambda s: s.replace(
+            "SELECT carrier, t, is_grid,", "SELECT carrier,\n                   t,  is_grid,"
+        ),
         lambda s: s.replace("\n\n\n@sql_feature", "\n\n\n\n\n@sql_feature"),
         lambda s: s.replace('owner="delay-team"', "owner='delay-team'"),
     ],
-    ids=["sql-comment", "py-comment", "docstring", "module-docstring", "sql-whitespace", "blank-lines", "quotes"],
+    ids=[
+        "sql-comment",
+        "py-comment",
+        "docstring",
+        "module-docstring",
+        "sql-whitespace",
+        "blank-lines",
+        "quotes",
+    ],
 )
 def test_cosmetic_edits_keep_the_fingerprint(edit):
     edited = edit(SOURCE)
@@ -91,7 +101,7 @@ def test_grid_and_read_features_are_part_of_the_fingerprint():
 
 def test_sql_normalization_keeps_quoted_text():
     assert normalize_sql("SELECT 'a  b' -- c\n ,  x FROM t") == "SELECT 'a  b',x FROM t"
-    assert normalize_sql("SELECT  \"Col  A\" /* x */ FROM t") == 'SELECT "Col  A" FROM t'
+    assert normalize_sql('SELECT  "Col  A" /* x */ FROM t') == 'SELECT "Col  A" FROM t'
 
 
 def test_indentation_is_structure_not_formatting():
@@ -131,18 +141,25 @@ def _other_pythons() -> list[str]:
 FSTRING_SAMPLE = 'x = 1\ny = f"{x!r:>{x}} and {f\'{x}\'}"  # nested\nz = f"""\n{x}\n"""\n'
 
 
-@pytest.mark.parametrize("python", _other_pythons() or [pytest.param(None, marks=pytest.mark.skip("no Python 3.12+ here"))])
+@pytest.mark.parametrize(
+    "python", _other_pythons() or [pytest.param(None, marks=pytest.mark.skip("no Python 3.12+ here"))]
+)
 def test_normalization_is_the_same_on_newer_pythons(python):
     """Python 3.12 tokenizes f-strings into several tokens; the normalizer keeps them whole."""
     paths = sorted(str(p) for p in FEATURES_PACKAGE.glob("*/*_v*.py"))
     code = (
         "import json, sys; from features.fingerprint import normalize_source;"
         "paths = json.loads(sys.argv[1]);"
-        "print(json.dumps([normalize_source(open(p).read()) for p in paths] + [normalize_source(sys.argv[2])]))"
+        "out = [normalize_source(open(p).read()) for p in paths] + [normalize_source(sys.argv[2])];"
+        "print(json.dumps(out))"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     out = subprocess.run(
-        [python, "-c", code, json.dumps(paths), FSTRING_SAMPLE], env=env, capture_output=True, text=True, check=True
+        [python, "-c", code, json.dumps(paths), FSTRING_SAMPLE],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     mine = [normalize_source(open(p).read()) for p in paths] + [normalize_source(FSTRING_SAMPLE)]
     assert json.loads(out.stdout) == mine

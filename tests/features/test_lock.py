@@ -15,7 +15,9 @@ from features.lockfile import add_new_versions, lock_violations, read_lock, rend
 from features.paths import REPO_ROOT
 
 BIN = Path(sys.executable).parent
-IGNORE = shutil.ignore_patterns(".venv", ".git", "data", "__pycache__", ".pytest_cache", ".ruff_cache", "*.egg-info")
+IGNORE = shutil.ignore_patterns(
+    ".venv", ".git", "data", "__pycache__", ".pytest_cache", ".ruff_cache", "*.egg-info"
+)
 
 
 @pytest.fixture
@@ -28,7 +30,9 @@ def repo(tmp_path) -> Path:
 def run(repo: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "FEATURELOCK_HOME"}
     env["PYTHONPATH"] = str(repo)  # the copy, not the installed original
-    return subprocess.run(args, cwd=repo / "feature_repo", env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        args, cwd=repo / "feature_repo", env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def feast_apply(repo: Path) -> subprocess.CompletedProcess:
@@ -46,16 +50,36 @@ def edit(repo: Path, relative: str, old: str, new: str) -> None:
 @pytest.mark.parametrize(
     ("relative", "old", "new", "ref"),
     [
-        ("features/carrier/carrier_delayed_share_24h_v1.py", "dep_delay >= 15", "dep_delay >= 20",
-         "carrier_delayed_share_24h"),
-        ("features/carrier/carrier_dep_delay_mean_7d_v2.py", "WHERE dep_utc IS NOT NULL",
-         "WHERE dep_utc IS NOT NULL AND dep_delay > -60", "carrier_dep_delay_mean_7d"),
-        ("features/route/route_dep_delay_mean_30d_v1.py", "ttl=timedelta(days=1)", "ttl=timedelta(days=2)",
-         "route_dep_delay_mean_30d"),
-        ("features/route/route_dep_delay_mean_30d_v1.py", 'dtype="float64"', 'dtype="Int64"',
-         "route_dep_delay_mean_30d"),
-        ("features/origin/origin_precip_3h_v1.py", 'source="weather"', 'source="weather_hourly"',
-         "origin_precip_3h"),
+        (
+            "features/carrier/carrier_delayed_share_24h_v1.py",
+            "dep_delay >= 15",
+            "dep_delay >= 20",
+            "carrier_delayed_share_24h",
+        ),
+        (
+            "features/carrier/carrier_dep_delay_mean_7d_v2.py",
+            "WHERE dep_utc IS NOT NULL",
+            "WHERE dep_utc IS NOT NULL AND dep_delay > -60",
+            "carrier_dep_delay_mean_7d",
+        ),
+        (
+            "features/route/route_dep_delay_mean_30d_v1.py",
+            "ttl=timedelta(days=1)",
+            "ttl=timedelta(days=2)",
+            "route_dep_delay_mean_30d",
+        ),
+        (
+            "features/route/route_dep_delay_mean_30d_v1.py",
+            'dtype="float64"',
+            'dtype="Int64"',
+            "route_dep_delay_mean_30d",
+        ),
+        (
+            "features/origin/origin_precip_3h_v1.py",
+            'source="weather"',
+            'source="weather_hourly"',
+            "origin_precip_3h",
+        ),
     ],
     ids=["constant", "sql-predicate", "ttl", "dtype", "source"],
 )
@@ -73,10 +97,24 @@ def test_feast_apply_refuses_an_edited_locked_version(repo, relative, old, new, 
 
 @pytest.mark.slow
 def test_feast_apply_accepts_comment_docstring_and_whitespace_edits(repo):
-    edit(repo, "features/carrier/carrier_delayed_share_24h_v1.py", "WHERE dep_utc IS NOT NULL",
-         "WHERE dep_utc   IS NOT NULL   -- departed flights only")
-    edit(repo, "features/carrier/carrier_delayed_share_24h_v1.py", "Share of the carrier", "The share of the carrier")
-    edit(repo, "features/plane/plane_seats_v1.py", "    return", "    # seats as listed in planes\n\n    return")
+    edit(
+        repo,
+        "features/carrier/carrier_delayed_share_24h_v1.py",
+        "WHERE dep_utc IS NOT NULL",
+        "WHERE dep_utc   IS NOT NULL   -- departed flights only",
+    )
+    edit(
+        repo,
+        "features/carrier/carrier_delayed_share_24h_v1.py",
+        "Share of the carrier",
+        "The share of the carrier",
+    )
+    edit(
+        repo,
+        "features/plane/plane_seats_v1.py",
+        "    return",
+        "    # seats as listed in planes\n\n    return",
+    )
     result = feast_apply(repo)
     assert result.returncode == 0, result.stderr
     assert "Created feature view carrier_stats" in result.stdout
@@ -94,7 +132,11 @@ def test_feast_apply_refuses_a_deleted_locked_module(repo):
 def test_new_version_is_refused_until_locked_and_lock_never_rewrites_v1(repo):
     v1 = repo / "features/plane/plane_seats_v1.py"
     v2 = repo / "features/plane/plane_seats_v2.py"
-    v2.write_text(v1.read_text().replace("plane_seats_v1", "plane_seats_v2").replace("seats AS value", "seats - 2 AS value"))
+    v2.write_text(
+        v1.read_text()
+        .replace("plane_seats_v1", "plane_seats_v2")
+        .replace("seats AS value", "seats - 2 AS value")
+    )
     lock_before = (repo / "features.lock").read_text()
 
     refused = feast_apply(repo)

@@ -37,10 +37,19 @@ def weather(temps=(39.02, 39.92)) -> pd.DataFrame:
         {
             "origin": ["EWR"] * n,
             "event_timestamp": utc_series(["2013-01-01T06:00Z", "2013-01-01T07:00Z"][:n]),
-            "year": [2013] * n, "month": [1] * n, "day": [1] * n, "hour": [1, 2][:n],
-            "temp": list(temps), "dewp": [26.06] * n, "humid": [59.37] * n, "wind_dir": [270.0] * n,
-            "wind_speed": [10.35702] * n, "wind_gust": [None] * n, "precip": [0.0] * n,
-            "pressure": [1012.0] * n, "visib": [10.0] * n,
+            "year": [2013] * n,
+            "month": [1] * n,
+            "day": [1] * n,
+            "hour": [1, 2][:n],
+            "temp": list(temps),
+            "dewp": [26.06] * n,
+            "humid": [59.37] * n,
+            "wind_dir": [270.0] * n,
+            "wind_speed": [10.35702] * n,
+            "wind_gust": [None] * n,
+            "precip": [0.0] * n,
+            "pressure": [1012.0] * n,
+            "visib": [10.0] * n,
         }
     )
     frame["wind_gust"] = frame["wind_gust"].astype("float64")
@@ -94,16 +103,37 @@ def test_correction_appends_and_as_of_hides_it(tmp_path):
             lambda f: f.assign(event_timestamp=f["event_timestamp"].dt.tz_localize(None)),
             r"'event_timestamp' of table 'weather' holds naive timestamps.*tz_localize",
         ),
-        (lambda f: f.assign(origin=[None, "EWR"]), r"'origin' of table 'weather' is the table's key but has 1 null"),
-        (lambda f: f.assign(temp=["cold", "warm"]), r"'temp' of table 'weather' has dtype object; expected floating"),
-        (lambda f: f.assign(hour=[1.5, 2.0]), r"'hour' of table 'weather' has dtype float64; expected integers"),
+        (
+            lambda f: f.assign(origin=[None, "EWR"]),
+            r"'origin' of table 'weather' is the table's key but has 1 null",
+        ),
+        (
+            lambda f: f.assign(temp=["cold", "warm"]),
+            r"'temp' of table 'weather' has dtype object; expected floating",
+        ),
+        (
+            lambda f: f.assign(hour=[1.5, 2.0]),
+            r"'hour' of table 'weather' has dtype float64; expected integers",
+        ),
         (
             lambda f: pd.concat([f, f.iloc[[0]]], ignore_index=True),
             r"2 rows sharing \(key, event_timestamp\).*Deduplicate",
         ),
-        (lambda f: f.assign(created_timestamp=f["event_timestamp"]), r"knowledge time is declared by the batch"),
+        (
+            lambda f: f.assign(created_timestamp=f["event_timestamp"]),
+            r"knowledge time is declared by the batch",
+        ),
     ],
-    ids=["missing", "extra", "naive", "null-key", "dtype-str", "dtype-float-int", "duplicates", "created-col"],
+    ids=[
+        "missing",
+        "extra",
+        "naive",
+        "null-key",
+        "dtype-str",
+        "dtype-float-int",
+        "duplicates",
+        "created-col",
+    ],
 )
 def test_bad_batches_are_rejected_and_nothing_is_written(tmp_path, mutate, message):
     store = RawStore(tmp_path)
@@ -126,7 +156,9 @@ def test_naive_knowledge_time_and_unknown_table_are_rejected(tmp_path):
 def test_same_knowledge_time_overlap_is_refused(tmp_path):
     store = RawStore(tmp_path)
     store.ingest("weather", weather((39.02, 39.92)), K1)
-    with pytest.raises(SchemaError, match=r"already stored with the same knowledge time.*later knowledge time"):
+    with pytest.raises(
+        SchemaError, match=r"already stored with the same knowledge time.*later knowledge time"
+    ):
         store.ingest("weather", weather((1.0, 39.92)), K1)
 
 
@@ -146,7 +178,8 @@ def test_ingest_killed_mid_write_leaves_previous_store_readable(tmp_path):
         }})
         for c in ["year", "month", "day", "hour"]:
             frame[c] = 1
-        for c in ["temp", "dewp", "humid", "wind_dir", "wind_speed", "wind_gust", "precip", "pressure", "visib"]:
+        for c in ["temp", "dewp", "humid", "wind_dir", "wind_speed", "wind_gust", "precip",
+                  "pressure", "visib"]:
             frame[c] = 1.5
         print("ready", flush=True)
         RawStore({str(tmp_path)!r}).ingest("weather", frame, "2014-03-01T00:00:00Z")

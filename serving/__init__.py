@@ -1,0 +1,1 @@
+"""Serving layer: materialization, prediction API, parity (issue 5)."""

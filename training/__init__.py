@@ -1,0 +1,1 @@
+"""Training layer: population, point-in-time training sets, models, reproduce (issues 3-4)."""
