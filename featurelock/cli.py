@@ -89,6 +89,40 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dataset_build(args: argparse.Namespace) -> int:
+    from training.dataset import build_training_set, write_training_set
+
+    with _Step(f"build training set for service {args.service}"):
+        training_set = build_training_set(args.service, as_of=args.as_of, profile=args.profile)
+        folder = write_training_set(training_set, args.out)
+    m = training_set.manifest
+    _say(f"    rows      {m['rows']:,}")
+    _say(f"    as_of     {m['as_of']} ({m['as_of_source']})")
+    _say(f"    sha256    {m['content_sha256']}")
+    _say(f"    written   {folder}/training_set.parquet, manifest.json")
+    return 0
+
+
+def cmd_dataset_verify(args: argparse.Namespace) -> int:
+    from training.dataset import verify_training_set
+
+    with _Step(f"rebuild from {args.manifest}"):
+        result = verify_training_set(args.manifest, profile=args.profile)
+    if result.identical and not result.diverged:
+        _say(f"identical: {result.actual_sha256}")
+        return 0
+    if result.identical:
+        _say(f"identical content ({result.actual_sha256}), but inputs changed:")
+    else:
+        _say(f"DIFFERENT: expected {result.expected_sha256}, rebuilt {result.actual_sha256}")
+    _say(f"{'stage':<20} change")
+    for stage, change in result.diverged or [
+        ("unknown", "no recorded input changed; the store is not deterministic")
+    ]:
+        _say(f"{stage:<20} {change}")
+    return 0 if result.identical else 1
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from features import feast_repo
 
@@ -101,7 +135,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
             _say(f"    {view.name:<16} ttl={view.ttl}  [{columns}]")
         for service in sorted(store.list_feature_services(), key=lambda s: s.name):
             _say(f"    service {service.name}: {service.tags.get('features', '')}")
-    _say("Demo complete: data ingested, features built, lock verified, definitions applied.")
+    for _ in range(2):
+        cmd_dataset_build(
+            argparse.Namespace(service="delay_model_v1", as_of=None, out=None, profile=args.profile)
+        )
+    _say(
+        "Demo complete: data ingested, features built, lock verified, definitions applied, training set built twice."
+    )
     return 0
 
 
@@ -124,6 +164,17 @@ def build_parser() -> argparse.ArgumentParser:
     feats_sub = feats.add_subparsers(dest="features_command", required=True)
     build = feats_sub.add_parser("build", help="compute the feature tables with DuckDB")
     build.set_defaults(func=cmd_features_build)
+
+    dataset = sub.add_parser("dataset", help="point-in-time training sets")
+    dataset_sub = dataset.add_subparsers(dest="dataset_command", required=True)
+    dbuild = dataset_sub.add_parser("build", help="build a training set and its manifest")
+    dbuild.add_argument("--service", required=True, help="feature service, e.g. delay_model_v1")
+    dbuild.add_argument("--as-of", help="knowledge time (ISO 8601 with offset); default: newest in the store")
+    dbuild.add_argument("--out", help="output folder (default: <data>/datasets/<service>-<hash>)")
+    dbuild.set_defaults(func=cmd_dataset_build)
+    dverify = dataset_sub.add_parser("verify", help="rebuild from a manifest and compare")
+    dverify.add_argument("manifest", help="manifest.json (or its folder)")
+    dverify.set_defaults(func=cmd_dataset_verify)
 
     sub.add_parser("lock", help="add new feature versions to features.lock").set_defaults(func=cmd_lock)
     sub.add_parser("apply", help="build feature tables, then feast apply").set_defaults(func=cmd_apply)

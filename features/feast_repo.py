@@ -31,8 +31,20 @@ def check_profile(profile: str) -> str:
     return profile
 
 
-def raw_config(profile: str = "local") -> dict[str, Any]:
-    """The profile's yaml as a dict, with data paths made absolute under the data directory."""
+#: Offline stores selectable for comparison: ours (the default in the yaml) and Feast's built-in.
+OFFLINE_STORES = {
+    "featurelock": {"type": "features.stores.asof_duckdb.FeaturelockDuckDBOfflineStore"},
+    "feast-duckdb": {"type": "duckdb"},
+}
+
+
+def raw_config(
+    profile: str = "local", offline: str | None = None, threads: int | None = None
+) -> dict[str, Any]:
+    """The profile's yaml as a dict, with data paths made absolute under the data directory.
+
+    ``offline`` swaps the offline store (``featurelock`` or ``feast-duckdb``) for comparisons.
+    """
     path = FEATURE_REPO / PROFILES[check_profile(profile)]
     config = yaml.safe_load(path.read_text(encoding="utf-8"))
     home = data_home()
@@ -42,22 +54,30 @@ def raw_config(profile: str = "local") -> dict[str, Any]:
     online = config.get("online_store", {})
     if online.get("type") == "sqlite":
         online["path"] = str(home / Path(online["path"]).name)
+    if offline is not None:
+        if offline not in OFFLINE_STORES:
+            raise ValidationError(
+                f"offline={offline!r} is not a store; expected one of {sorted(OFFLINE_STORES)}."
+            )
+        config["offline_store"] = dict(OFFLINE_STORES[offline])
+    if threads is not None and config["offline_store"]["type"] == OFFLINE_STORES["featurelock"]["type"]:
+        config["offline_store"]["threads"] = int(threads)
     return config
 
 
-def repo_config(profile: str = "local") -> Any:
+def repo_config(profile: str = "local", offline: str | None = None, threads: int | None = None) -> Any:
     from feast.repo_config import RepoConfig
 
-    config = RepoConfig(**raw_config(profile))
+    config = RepoConfig(**raw_config(profile, offline, threads))
     config.repo_path = FEATURE_REPO
     return config
 
 
-def feature_store(profile: str = "local") -> Any:
+def feature_store(profile: str = "local", offline: str | None = None, threads: int | None = None) -> Any:
     """A Feast FeatureStore for the profile, on the featurelock data directory."""
     from feast import FeatureStore
 
-    return FeatureStore(repo_path=str(FEATURE_REPO), config=repo_config(profile))
+    return FeatureStore(repo_path=str(FEATURE_REPO), config=repo_config(profile, offline, threads))
 
 
 @contextlib.contextmanager

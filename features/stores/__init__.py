@@ -1,0 +1,1 @@
+"""Our Feast store classes, named by `type:` in feature_store.yaml."""

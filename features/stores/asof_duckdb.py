@@ -1,0 +1,184 @@
+"""A Feast offline store whose point-in-time join is DuckDB's native ASOF JOIN.
+
+Selected in ``feature_store.yaml`` with
+``offline_store: {type: features.stores.asof_duckdb.FeaturelockDuckDBOfflineStore}``; Feast finds
+``FeaturelockDuckDBOfflineStoreConfig`` in this module by name. Everything but
+``get_historical_features`` is inherited from Feast's DuckDB store.
+
+**as_of travels in the entity frame**: a column ``featurelock_as_of`` holding one timezone-aware
+timestamp (the same in every row). Rows with ``created_timestamp`` after it are invisible. A
+frame without the column is refused, so a forgotten as_of cannot silently read later corrections.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+from feast.infra.offline_stores.duckdb import DuckDBOfflineStore, DuckDBOfflineStoreConfig
+from feast.infra.offline_stores.offline_store import RetrievalJob, RetrievalMetadata
+from feast.infra.offline_stores.offline_utils import infer_event_timestamp_from_entity_df
+from pydantic import StrictStr
+
+from features.errors import ValidationError
+from features.stores.pit_join import ViewRequest, point_in_time_join
+
+AS_OF_COLUMN = "featurelock_as_of"
+STORE_TYPE = "features.stores.asof_duckdb.FeaturelockDuckDBOfflineStore"
+
+
+class FeaturelockDuckDBOfflineStoreConfig(DuckDBOfflineStoreConfig):
+    type: StrictStr = STORE_TYPE
+    threads: int | None = None  # DuckDB threads; None = DuckDB's default
+
+
+class ArrowRetrievalJob(RetrievalJob):
+    """A retrieval job whose result is already computed (an Arrow table)."""
+
+    def __init__(self, table: pa.Table, full_feature_names: bool, metadata: RetrievalMetadata) -> None:
+        super().__init__()
+        self._table = table
+        self._full_feature_names = full_feature_names
+        self._metadata = metadata
+
+    def _to_df_internal(self, timeout: int | None = None) -> pd.DataFrame:
+        return self._table.to_pandas()
+
+    def _to_arrow_internal(self, timeout: int | None = None) -> pa.Table:
+        return self._table
+
+    @property
+    def full_feature_names(self) -> bool:
+        return self._full_feature_names
+
+    @property
+    def on_demand_feature_views(self) -> list[Any]:
+        return []
+
+    def persist(self, storage: Any, allow_overwrite: bool = False, timeout: int | None = None) -> None:
+        raise NotImplementedError(
+            "featurelock training sets are written by `featurelock dataset build`, not by Feast's persist()."
+        )
+
+    @property
+    def metadata(self) -> RetrievalMetadata | None:
+        return self._metadata
+
+
+def check_as_of(entity_df: pd.DataFrame) -> pd.Timestamp:
+    """The single timezone-aware as_of carried by ``entity_df``, or a ValidationError."""
+    if AS_OF_COLUMN not in entity_df.columns:
+        raise ValidationError(
+            f"entity_df has no {AS_OF_COLUMN!r} column, so the knowledge time of this retrieval is "
+            f"undefined. Add entity_df[{AS_OF_COLUMN!r}] = <tz-aware timestamp> (the same in every row), "
+            "or build training sets with training.dataset.build_training_set(as_of=...)."
+        )
+    column = entity_df[AS_OF_COLUMN]
+    if not isinstance(column.dtype, pd.DatetimeTZDtype):
+        raise ValidationError(
+            f"entity_df[{AS_OF_COLUMN!r}] has dtype {column.dtype}; expected a timezone-aware timestamp."
+        )
+    values = column.dropna().unique()
+    if len(values) != 1 or column.isna().any():
+        raise ValidationError(
+            f"entity_df[{AS_OF_COLUMN!r}] holds {len(values)} distinct value(s) and "
+            f"{int(column.isna().sum())} null(s); a retrieval has exactly one as_of."
+        )
+    return pd.Timestamp(values[0]).tz_convert("UTC")
+
+
+def check_entity_timestamps(entity_df: pd.DataFrame, column: str) -> None:
+    series = entity_df[column]
+    if not isinstance(series.dtype, pd.DatetimeTZDtype):
+        raise ValidationError(
+            f"entity_df[{column!r}] has dtype {series.dtype}; expected timezone-aware timestamps "
+            "(naive times are ambiguous). Localize them, e.g. .dt.tz_localize('UTC')."
+        )
+    if series.isna().any():
+        raise ValidationError(f"entity_df[{column!r}] has {int(series.isna().sum())} null timestamp(s).")
+    ns = series.dt.as_unit("ns").astype("int64") % 1000
+    if (ns != 0).any():
+        raise ValidationError(
+            f"entity_df[{column!r}] has sub-microsecond timestamps (e.g. {series[ns != 0].iloc[0]}); "
+            "the offline store works in microseconds. Round them with .dt.floor('us')."
+        )
+
+
+def view_requests(
+    config: Any, feature_views: list[Any], feature_refs: list[str], full_names: bool
+) -> list[ViewRequest]:
+    requests = []
+    for fv in feature_views:
+        prefix = fv.projection.name_to_use()
+        wanted = [ref.split(":", 1)[1] for ref in feature_refs if ref.startswith(f"{prefix}:")]
+        if not wanted:
+            continue
+        source = fv.batch_source
+        path = Path(source.path)
+        if not path.is_absolute():  # Feast would resolve it against the cwd; we use the repo
+            path = Path(config.repo_path) / path
+        key_map = fv.projection.join_key_map or {c.name: c.name for c in fv.entity_columns}
+        base = fv.projection.name_alias or fv.name
+        requests.append(
+            ViewRequest(
+                name=base,
+                path=str(path),
+                join_key_map=dict(key_map),
+                features=tuple(wanted),
+                output_names=tuple(f"{base}__{f}" if full_names else f for f in wanted),
+                ttl=fv.ttl,
+                timestamp_field=source.timestamp_field,
+                created_timestamp_column=source.created_timestamp_column or None,
+            )
+        )
+    return requests
+
+
+class FeaturelockDuckDBOfflineStore(DuckDBOfflineStore):
+    @staticmethod
+    def get_historical_features(
+        config: Any,
+        feature_views: list[Any],
+        feature_refs: list[str],
+        entity_df: pd.DataFrame | str,
+        registry: Any,
+        project: str,
+        full_feature_names: bool = False,
+        filter_by_created_timestamp: bool = False,
+        **kwargs: Any,
+    ) -> RetrievalJob:
+        if not isinstance(entity_df, pd.DataFrame):
+            raise ValidationError(
+                f"entity_df must be a pandas DataFrame; got {type(entity_df).__name__} (SQL entity queries "
+                "are not supported by the featurelock store)."
+            )
+        if filter_by_created_timestamp:
+            raise ValidationError(
+                "filter_by_created_timestamp is not supported; the featurelock store filters on the "
+                f"{AS_OF_COLUMN!r} knowledge time instead."
+            )
+        as_of = check_as_of(entity_df)
+        ts_col = infer_event_timestamp_from_entity_df(dict(entity_df.dtypes))
+        check_entity_timestamps(entity_df, ts_col)
+        requests = view_requests(config, feature_views, feature_refs, full_feature_names)
+        for req in requests:
+            missing = [c for c in req.join_key_map.values() if c not in entity_df.columns]
+            if missing:
+                raise ValidationError(
+                    f"entity_df lacks join key column(s) {missing} needed by feature view {req.name!r}; "
+                    f"it has {sorted(entity_df.columns)}."
+                )
+        table = point_in_time_join(
+            entity_df, requests, ts_col, as_of=as_of, threads=getattr(config.offline_store, "threads", None)
+        )
+        stamps = entity_df[ts_col]
+        metadata = RetrievalMetadata(
+            features=feature_refs,
+            keys=[c for c in entity_df.columns if c != ts_col],
+            min_event_timestamp=stamps.min().to_pydatetime() if len(stamps) else datetime.min,
+            max_event_timestamp=stamps.max().to_pydatetime() if len(stamps) else datetime.min,
+        )
+        return ArrowRetrievalJob(table, full_feature_names, metadata)

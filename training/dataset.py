@@ -1,0 +1,246 @@
+"""Point-in-time training sets through Feast, canonical and hashed, with a manifest to rebuild them.
+
+``build_training_set(service, as_of)``:
+1. population as known at ``as_of`` (default: the newest knowledge time in the raw store);
+2. ``FeatureStore.get_historical_features(entity_df, features=<feature service>)`` with
+   ``featurelock_as_of`` carried in the entity frame (our offline store refuses a frame without it);
+3. canonical form: one row per population row, sorted by ``flight_id``; columns: id, prediction
+   timestamp, entity keys, label, the service's features in service order, then the request-time
+   features (computed by their own functions from the entity rows); dtypes from the definitions;
+4. the SHA-256 of the values (``features.hashing.frame_sha256``), not of the Parquet bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from features.atomic import write_text_atomic
+from features.build import PANDAS_DTYPE
+from features.catalog import Catalog
+from features.errors import ValidationError
+from features.feast_repo import feature_store
+from features.hashing import frame_sha256
+from features.lockfile import check_lock
+from features.paths import data_home, feature_tables_dir
+from features.raw.schema import CREATED_TS
+from features.raw.store import RawStore, write_parquet
+from features.raw.validate import check_knowledge_time
+from features.services import ServiceSpec, check_service
+from features.stores.asof_duckdb import AS_OF_COLUMN
+from training.environment import environment, features_lock_sha256
+from training.population import (
+    DELAY_POPULATION,
+    ENTITY_KEYS,
+    ID,
+    LABEL,
+    TS,
+    build_population,
+    population_hash,
+)
+
+MANIFEST_FORMAT = "featurelock-dataset/1"
+SOURCES = ("flights", "weather", "planes")
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    frame: pd.DataFrame
+    manifest: dict[str, Any]
+
+    @property
+    def sha256(self) -> str:
+        return str(self.manifest["content_sha256"])
+
+
+def resolve_as_of(as_of: object | None, store: RawStore) -> tuple[pd.Timestamp, str]:
+    """The as_of to use and where it came from; the newest knowledge time when None."""
+    if as_of is not None:
+        return check_knowledge_time(as_of), "argument"
+    times = store.knowledge_times()
+    if not times:
+        raise ValidationError("The raw store is empty; run `featurelock ingest` first.")
+    return times[-1], "newest knowledge time in the raw store"
+
+
+def request_columns(
+    service: ServiceSpec, catalog: Catalog, entity_rows: pd.DataFrame
+) -> dict[str, pd.Series]:
+    """Request-time features computed from the entity rows by their own functions."""
+    out = {}
+    for ref in service.request_features:
+        spec = catalog.spec(ref)
+        args = [entity_rows[name].reset_index(drop=True) for name in spec.inputs]
+        out[spec.column] = spec.function(*args).astype(PANDAS_DTYPE[spec.dtype])
+    return out
+
+
+def canonicalize(
+    retrieved: pd.DataFrame, population: pd.DataFrame, service: ServiceSpec, catalog: Catalog
+) -> pd.DataFrame:
+    """One row per population row, sorted by id, columns and dtypes fixed by the definitions."""
+    if len(retrieved) != len(population):
+        raise ValidationError(
+            f"The offline store returned {len(retrieved)} rows for {len(population)} entity rows; "
+            "expected exactly one row per entity row."
+        )
+    retrieved = retrieved.sort_values(ID, kind="mergesort").reset_index(drop=True)
+    population = population.sort_values(ID, kind="mergesort").reset_index(drop=True)
+    if not retrieved[ID].equals(population[ID]):
+        raise ValidationError("The offline store returned rows that do not match the entity rows one to one.")
+    frame = pd.DataFrame({ID: population[ID], TS: population[TS]})
+    for key in ENTITY_KEYS:
+        frame[key] = population[key]
+    frame[LABEL] = population[LABEL].astype("int64")
+    for ref in service.features:
+        spec = catalog.spec(ref)
+        frame[spec.column] = retrieved[spec.column].astype(PANDAS_DTYPE[spec.dtype])
+    for column, values in request_columns(service, catalog, population).items():
+        frame[column] = values
+    frame[TS] = frame[TS].dt.tz_convert("UTC").dt.as_unit("ns")
+    return frame
+
+
+def feature_table_fingerprints(service: ServiceSpec, catalog: Catalog, as_of: pd.Timestamp) -> dict[str, str]:
+    """Content hash of each view's feature table restricted to rows known at as_of."""
+    out = {}
+    for view in sorted({catalog.spec(r).view for r in service.features}):
+        path = feature_tables_dir() / f"{view}.parquet"
+        if not path.exists():
+            out[view] = "missing"
+            continue
+        table = pd.read_parquet(path)
+        table = table[table[CREATED_TS] <= as_of]
+        keys = [c for c in table.columns if not c.endswith(tuple(f"_v{i}" for i in range(1, 100)))]
+        table = table.sort_values(keys, kind="mergesort").reset_index(drop=True)
+        out[view] = "sha256:" + frame_sha256(table)
+    return out
+
+
+def inputs_of(service: ServiceSpec, catalog: Catalog, as_of: pd.Timestamp, store: RawStore) -> dict[str, Any]:
+    """Everything a rebuild depends on, by stage."""
+    fingerprints = catalog.fingerprints()
+    return {
+        "source data": {
+            "raw": {t: "sha256:" + store.fingerprint(t, as_of) for t in SOURCES},
+            "feature_tables": feature_table_fingerprints(service, catalog, as_of),
+        },
+        "feature definitions": {
+            "features": [
+                {"ref": r, "column": catalog.spec(r).column, "fingerprint": fingerprints[r]}
+                for r in service.features
+            ],
+            "request_features": [
+                {"ref": r, "column": catalog.spec(r).column, "fingerprint": fingerprints[r]}
+                for r in service.request_features
+            ],
+            "features_lock_sha256": features_lock_sha256(),
+        },
+        "population": {
+            "definition": DELAY_POPULATION.definition(),
+            "definition_hash": DELAY_POPULATION.definition_hash(),
+        },
+        "environment": environment(),
+    }
+
+
+def build_training_set(
+    service: str,
+    as_of: object | None = None,
+    profile: str = "local",
+    offline: str | None = None,
+    store: RawStore | None = None,
+    threads: int | None = None,
+) -> TrainingSet:
+    """Build the canonical training set of ``service`` as known at ``as_of``."""
+    spec = check_service(service)
+    catalog = check_lock()
+    store = store or RawStore()
+    as_of_ts, as_of_source = resolve_as_of(as_of, store)
+    population = build_population(as_of_ts, store)
+    entity_df = population[[ID, TS, *ENTITY_KEYS]].copy()
+    entity_df[AS_OF_COLUMN] = pd.Series([as_of_ts] * len(entity_df), dtype="datetime64[ns, UTC]")
+    fs = feature_store(profile, offline=offline, threads=threads)
+    retrieved = fs.get_historical_features(entity_df, features=fs.get_feature_service(spec.name)).to_df()
+    frame = canonicalize(retrieved, population, spec, catalog)
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "service": spec.name,
+        "as_of": as_of_ts.isoformat(),
+        "as_of_source": as_of_source,
+        "inputs": inputs_of(spec, catalog, as_of_ts, store),
+        "population_rows_sha256": population_hash(population),
+        "rows": len(frame),
+        "columns": {c: str(frame[c].dtype) for c in frame.columns},
+        "content_sha256": "sha256:" + frame_sha256(frame),
+    }
+    return TrainingSet(frame, manifest)
+
+
+def write_training_set(training_set: TrainingSet, out_dir: Path | None = None) -> Path:
+    """Write ``training_set.parquet`` and ``manifest.json`` (sorted keys) atomically; return the folder."""
+    m = training_set.manifest
+    out_dir = out_dir or data_home() / "datasets" / f"{m['service']}-{m['content_sha256'][7:19]}"
+    out_dir = Path(out_dir)
+    write_parquet(training_set.frame, out_dir / "training_set.parquet")
+    write_text_atomic(out_dir / "manifest.json", json.dumps(m, sort_keys=True, indent=2) + "\n")
+    return out_dir
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    path = Path(path)
+    if path.is_dir():
+        path = path / "manifest.json"
+    if not path.exists():
+        raise ValidationError(f"manifest={str(path)!r} does not exist; pass a manifest.json or its folder.")
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    if manifest.get("format") != MANIFEST_FORMAT:
+        raise ValidationError(
+            f"{path} is not a featurelock dataset manifest (format {manifest.get('format')!r})."
+        )
+    return manifest
+
+
+STAGES = ("source data", "feature definitions", "population", "environment")
+
+
+@dataclass(frozen=True)
+class Verification:
+    identical: bool
+    expected_sha256: str
+    actual_sha256: str | None
+    diverged: list[tuple[str, str]]  # (stage, what changed)
+
+
+def _diff(stage: str, old: Any, new: Any, path: str = "") -> list[tuple[str, str]]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in sorted(set(old) | set(new)):
+            out += _diff(stage, old.get(key), new.get(key), f"{path}.{key}" if path else key)
+        return out
+    if old != new:
+        return [(stage, f"{path}: {old!r} -> {new!r}")]
+    return []
+
+
+def verify_training_set(manifest_path: Path, profile: str = "local") -> Verification:
+    """Rebuild from the manifest; identical, or the stages whose inputs changed."""
+    manifest = read_manifest(manifest_path)
+    rebuilt = build_training_set(manifest["service"], as_of=manifest["as_of"], profile=profile)
+    diverged = []
+    for stage in STAGES:
+        diverged += _diff(stage, manifest["inputs"][stage], rebuilt.manifest["inputs"][stage])
+    if manifest["population_rows_sha256"] != rebuilt.manifest["population_rows_sha256"] and not any(
+        s == "population" for s, _ in diverged
+    ):
+        diverged.append(("population", "population rows changed (same definition): check the source data"))
+    return Verification(
+        identical=rebuilt.sha256 == manifest["content_sha256"],
+        expected_sha256=manifest["content_sha256"],
+        actual_sha256=rebuilt.sha256,
+        diverged=diverged,
+    )
