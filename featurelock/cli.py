@@ -140,7 +140,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             argparse.Namespace(service="delay_model_v1", as_of=None, out=None, profile=args.profile)
         )
     _say(
-        "Demo complete: data ingested, features built, lock verified, definitions applied, training set built twice."
+        "Demo complete: data ingested, features built, lock verified, definitions applied, "
+        "training set built twice."
     )
     return 0
 
