@@ -85,6 +85,9 @@ def _inside_repo() -> Iterator[None]:
     before = Path.cwd()
     if str(FEATURE_REPO) not in sys.path:
         sys.path.insert(0, str(FEATURE_REPO))  # Feast imports definitions.py by module name
+    # A cached import would skip the lock check and keep the data paths of an earlier
+    # FEATURELOCK_HOME: Feast must import the definitions afresh on every apply/plan.
+    sys.modules.pop("definitions", None)
     try:
         yield
     finally:

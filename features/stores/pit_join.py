@@ -3,7 +3,8 @@
 Semantics (Feast's, made total, plus an as-of knowledge time):
 - rows with ``created_timestamp > as_of`` are invisible;
 - for each (keys, event_timestamp) the row with the newest ``created_timestamp`` wins, and exact
-  ties are broken by the MD5 of the row's feature values (so a tie is never arbitrary);
+  ties are broken by the greatest MD5 of the row's feature values, rendered as text and joined
+  with ``|`` (null as ``NULL``), so a tie is never arbitrary;
 - each entity row gets the newest feature row with ``event_timestamp <= entity timestamp``,
   dropped if older than the view's ttl (``feature_ts + ttl >= entity_ts``; ttl 0 = no expiry);
 - one output row per input row, in input order (duplicates kept); a null key matches nothing.
@@ -60,7 +61,8 @@ def _view_sql(i: int, view: ViewRequest, as_of: pd.Timestamp | None) -> str:
         if as_of is not None:
             where = f"WHERE {created} <= TIMESTAMPTZ '{as_of.isoformat()}'"
         order.append(f"{created} DESC")
-    order.append(f"md5(CAST(ROW({', '.join(feats)}) AS VARCHAR)) DESC")
+    values = ", ".join(f"coalesce(CAST({f} AS VARCHAR), 'NULL')" for f in feats)
+    order.append(f"md5(concat_ws('|', {values})) DESC")
     source = f"read_parquet('{view.path}')"
     return (
         f"CREATE TEMP TABLE fv{i} AS SELECT {', '.join(keys)}, {ts}::TIMESTAMPTZ AS __ts, {', '.join(feats)} "
