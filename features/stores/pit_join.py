@@ -50,24 +50,32 @@ def _connect(threads: int | None) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _view_sql(i: int, view: ViewRequest, as_of: pd.Timestamp | None) -> str:
-    keys = [_q(k) for k in view.join_key_map]
+def _load_view(con: duckdb.DuckDBPyConnection, i: int, view: ViewRequest, as_of: pd.Timestamp | None) -> None:
+    """Create ``fv<i>``: the view's rows known at as_of, one per (keys, event_timestamp).
+
+    The total tie order (created_timestamp, then the MD5 of the values) is only evaluated when the
+    visible rows hold duplicate (keys, event_timestamp) pairs, e.g. after a correction batch.
+    """
+    keys = ", ".join(_q(k) for k in view.join_key_map)
     feats = [_q(f) for f in view.features]
-    ts = _q(view.timestamp_field)
-    where = ""
-    order = [f"{ts} DESC"]
-    if view.created_timestamp_column:
-        created = _q(view.created_timestamp_column)
-        if as_of is not None:
-            where = f"WHERE {created} <= TIMESTAMPTZ '{as_of.isoformat()}'"
-        order.append(f"{created} DESC")
+    created = _q(view.created_timestamp_column) if view.created_timestamp_column else None
+    where = f"WHERE {created} <= TIMESTAMPTZ '{as_of.isoformat()}'" if created and as_of is not None else ""
+    con.execute(
+        f"CREATE TEMP TABLE raw{i} AS SELECT {keys}, {_q(view.timestamp_field)}::TIMESTAMPTZ AS __ts, "
+        f"{created or 'NULL::TIMESTAMPTZ'} AS __created, {', '.join(feats)} "
+        f"FROM read_parquet('{view.path}') {where}"
+    )
+    duplicated = con.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM raw{i} GROUP BY {keys}, __ts HAVING count(*) > 1)"
+    ).fetchone()[0]
+    if not duplicated:
+        con.execute(f"CREATE TEMP VIEW fv{i} AS SELECT * EXCLUDE (__created) FROM raw{i}")
+        return
     values = ", ".join(f"coalesce(CAST({f} AS VARCHAR), 'NULL')" for f in feats)
-    order.append(f"md5(concat_ws('|', {values})) DESC")
-    source = f"read_parquet('{view.path}')"
-    return (
-        f"CREATE TEMP TABLE fv{i} AS SELECT {', '.join(keys)}, {ts}::TIMESTAMPTZ AS __ts, {', '.join(feats)} "
-        f"FROM {source} {where} "
-        f"QUALIFY row_number() OVER (PARTITION BY {', '.join(keys)}, {ts} ORDER BY {', '.join(order)}) = 1"
+    con.execute(
+        f"CREATE TEMP TABLE fv{i} AS SELECT * EXCLUDE (__created) FROM raw{i} "
+        f"QUALIFY row_number() OVER (PARTITION BY {keys}, __ts "
+        f"ORDER BY __created DESC NULLS LAST, md5(concat_ws('|', {values})) DESC) = 1"
     )
 
 
@@ -83,13 +91,12 @@ def point_in_time_join(
     con = _connect(threads)
     frame = entity_df.copy()
     frame[ROW] = np.arange(len(frame), dtype="int64")
-    con.register("entity_frame", frame)
-    con.execute("CREATE TEMP TABLE entity AS SELECT * FROM entity_frame")
+    con.register("entity", frame)
     selects = [f"e.{_q(c)}" for c in entity_df.columns]
     joins = []
     ets = f"e.{_q(event_timestamp_col)}"
     for i, view in enumerate(views):
-        con.execute(_view_sql(i, view, as_of))
+        _load_view(con, i, view, as_of)
         on = [f"e.{_q(ent)} = fv{i}.{_q(key)}" for key, ent in view.join_key_map.items()]
         on.append(f"{ets} >= fv{i}.__ts")
         joins.append(f"ASOF LEFT JOIN fv{i} ON {' AND '.join(on)}")
