@@ -41,7 +41,10 @@ def synthetic_inputs(n_rows: int, workdir: Path, seed: int = 2013, write: bool =
     rng = np.random.default_rng(seed)
     hours = 24 * 365 * YEARS
     airports, carriers, dests, planes = (
-        _codes("A", N_AIRPORTS), _codes("C", N_CARRIERS), _codes("D", N_DESTS), _codes("N", N_PLANES)
+        _codes("A", N_AIRPORTS),
+        _codes("C", N_CARRIERS),
+        _codes("D", N_DESTS),
+        _codes("N", N_PLANES),
     )
     catalog = discover()
     tables = workdir / "tables"

@@ -55,32 +55,37 @@ def hand_written_asof(entity: pd.DataFrame, views: list, as_of: pd.Timestamp) ->
 
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    frame = entity.copy()
+    frame = entity[["event_timestamp", "origin", "dest", "carrier", "tailnum"]].copy()
     frame["__row"] = np.arange(len(frame))
     con.register("e", frame)
-    selects, joins = ["e.*"], []
+    selects, joins = [], []
     for i, v in enumerate(views):
         keys = list(v.join_key_map)
-        cols = ", ".join(keys + ["event_timestamp"] + list(v.features))
+        cols = ", ".join([*keys, "event_timestamp", *list(v.features)])
         con.execute(
             f"CREATE TABLE v{i} AS SELECT {cols} FROM read_parquet('{v.path}') "
             f"WHERE created_timestamp <= TIMESTAMPTZ '{as_of.isoformat()}'"
         )
-        on = " AND ".join([f"e.{k} = v{i}.{k}" for k in keys] + [f"e.event_timestamp >= v{i}.event_timestamp"])
+        on = " AND ".join(
+            [f"e.{k} = v{i}.{k}" for k in keys] + [f"e.event_timestamp >= v{i}.event_timestamp"]
+        )
         joins.append(f"ASOF LEFT JOIN v{i} ON {on}")
         ttl_s = int(v.ttl.total_seconds())
         alive = f"v{i}.event_timestamp + INTERVAL {ttl_s} SECOND >= e.event_timestamp" if ttl_s else "TRUE"
         selects += [f"CASE WHEN {alive} THEN v{i}.{f} END AS {f}" for f in v.features]
     sql = f"SELECT {', '.join(selects)} FROM e {' '.join(joins)} ORDER BY e.__row"
-    out = con.sql(sql).to_arrow_table().to_pandas()
-    return out.drop(columns=["__row"])
+    features = con.sql(sql).to_arrow_table().to_pandas()
+    out = entity.reset_index(drop=True).copy(deep=False)
+    for column in features.columns:
+        out[column] = features[column].to_numpy()
+    return out
 
 
 def run_variant(variant: str, args: argparse.Namespace) -> dict:
     """Runs in the child process: prepare inputs (untimed), time the retrieval, hash the result."""
     from features.hashing import frame_sha256
 
-    entity, as_of, fetch = prepare(variant, args)
+    entity, _as_of, fetch = prepare(variant, args)
     before = rss_mb()
     start = time.perf_counter()
     result = fetch(entity)
@@ -114,14 +119,20 @@ def prepare(variant: str, args: argparse.Namespace):
         from features.stores.asof_duckdb import FeaturelockDuckDBOfflineStore
 
         if variant == "ours":
-            return entity, as_of, lambda e: FeaturelockDuckDBOfflineStore.get_historical_features(
-                config, fvs, refs, e, None, "bench"
-            ).to_df()
+            return (
+                entity,
+                as_of,
+                lambda e: FeaturelockDuckDBOfflineStore.get_historical_features(
+                    config, fvs, refs, e, None, "bench"
+                ).to_df(),
+            )
         from feast.infra.offline_stores.duckdb import DuckDBOfflineStore
 
-        return entity, as_of, lambda e: DuckDBOfflineStore.get_historical_features(
-            config, fvs, refs, e, None, "bench"
-        ).to_df()
+        return (
+            entity,
+            as_of,
+            lambda e: DuckDBOfflineStore.get_historical_features(config, fvs, refs, e, None, "bench").to_df(),
+        )
 
     from features.raw.schema import INITIAL_KNOWLEDGE_TIME
     from training.population import ENTITY_KEYS, ID, TS, build_population
@@ -174,30 +185,50 @@ def main() -> int:
 
             t = time.perf_counter()
             synthetic_inputs(args.scale, Path(work), seed=args.seed, write=True)
-            print(f"synthetic data for {args.scale:,} entity rows generated in {time.perf_counter() - t:.1f}s")
+            print(
+                f"synthetic data for {args.scale:,} entity rows generated in {time.perf_counter() - t:.1f}s"
+            )
         else:
             ensure_real_data()
         results = {}
         for variant in variants:
-            cmd = [sys.executable, __file__, "--variant", variant, "--scale", str(args.scale),
-                   "--seed", str(args.seed), "--workdir", work]
-            out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+            cmd = [
+                sys.executable,
+                __file__,
+                "--variant",
+                variant,
+                "--scale",
+                str(args.scale),
+                "--seed",
+                str(args.seed),
+                "--workdir",
+                work,
+            ]
+            out = subprocess.run(
+                cmd, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"}
+            )
             if out.returncode != 0:
                 print(f"{variant}: FAILED\n{out.stderr[-3000:]}")
                 results[variant] = None
                 continue
             results[variant] = json.loads(out.stdout.strip().splitlines()[-1])
-    names = {"feast": "(a) Feast built-in DuckDB store", "ours": "(b) featurelock ASOF store",
-             "hand": "(c) hand-written DuckDB ASOF"}
+    names = {
+        "feast": "(a) Feast built-in DuckDB store",
+        "ours": "(b) featurelock ASOF store",
+        "hand": "(c) hand-written DuckDB ASOF",
+    }
     print(f"\n{'engine':<34} {'rows':>11} {'seconds':>8} {'peak RSS MB':>12} {'RSS before':>11}  sha256")
     for v, r in results.items():
         if r:
-            print(f"{names[v]:<34} {r['rows']:>11,} {r['seconds']:>8.2f} {r['peak_rss_mb']:>12.0f} "
-                  f"{r['rss_before_mb']:>11.0f}  {r['sha256'][:16]}")
+            print(
+                f"{names[v]:<34} {r['rows']:>11,} {r['seconds']:>8.2f} {r['peak_rss_mb']:>12.0f} "
+                f"{r['rss_before_mb']:>11.0f}  {r['sha256'][:16]}"
+            )
     ok = {v: r for v, r in results.items() if r}
     if "ours" in ok:
         if "feast" in ok:
-            print(f"speed-up of (b) over (a): {ok['feast']['seconds'] / ok['ours']['seconds']:.1f}x (goal >= 10x)")
+            speedup = ok["feast"]["seconds"] / ok["ours"]["seconds"]
+            print(f"speed-up of (b) over (a): {speedup:.1f}x (goal >= 10x)")
         if "hand" in ok:
             print(f"(b) / (c) time ratio: {ok['ours']['seconds'] / ok['hand']['seconds']:.2f} (goal <= 1.5)")
     same = len({r["sha256"] for r in ok.values()}) == 1

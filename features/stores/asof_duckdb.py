@@ -35,20 +35,20 @@ class FeaturelockDuckDBOfflineStoreConfig(DuckDBOfflineStoreConfig):
     threads: int | None = None  # DuckDB threads; None = DuckDB's default
 
 
-class ArrowRetrievalJob(RetrievalJob):
-    """A retrieval job whose result is already computed (an Arrow table)."""
+class FrameRetrievalJob(RetrievalJob):
+    """A retrieval job whose result is already computed (a pandas frame)."""
 
-    def __init__(self, table: pa.Table, full_feature_names: bool, metadata: RetrievalMetadata) -> None:
+    def __init__(self, frame: pd.DataFrame, full_feature_names: bool, metadata: RetrievalMetadata) -> None:
         super().__init__()
-        self._table = table
+        self._frame = frame
         self._full_feature_names = full_feature_names
         self._metadata = metadata
 
     def _to_df_internal(self, timeout: int | None = None) -> pd.DataFrame:
-        return self._table.to_pandas()
+        return self._frame
 
     def _to_arrow_internal(self, timeout: int | None = None) -> pa.Table:
-        return self._table
+        return pa.Table.from_pandas(self._frame, preserve_index=False)
 
     @property
     def full_feature_names(self) -> bool:
@@ -171,7 +171,7 @@ class FeaturelockDuckDBOfflineStore(DuckDBOfflineStore):
                     f"entity_df lacks join key column(s) {missing} needed by feature view {req.name!r}; "
                     f"it has {sorted(entity_df.columns)}."
                 )
-        table = point_in_time_join(
+        frame = point_in_time_join(
             entity_df, requests, ts_col, as_of=as_of, threads=getattr(config.offline_store, "threads", None)
         )
         stamps = entity_df[ts_col]
@@ -181,4 +181,4 @@ class FeaturelockDuckDBOfflineStore(DuckDBOfflineStore):
             min_event_timestamp=stamps.min().to_pydatetime() if len(stamps) else datetime.min,
             max_event_timestamp=stamps.max().to_pydatetime() if len(stamps) else datetime.min,
         )
-        return ArrowRetrievalJob(table, full_feature_names, metadata)
+        return FrameRetrievalJob(frame, full_feature_names, metadata)
