@@ -123,6 +123,68 @@ def cmd_dataset_verify(args: argparse.Namespace) -> int:
     return 0 if result.identical else 1
 
 
+def _run_config(args: argparse.Namespace):
+    import json
+
+    from training.model import RunConfig
+
+    params = json.loads(args.params) if args.params else {}
+    return RunConfig(service=args.service, model=args.model, seed=args.seed, params=params, as_of=args.as_of)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from training.runs import train_run
+
+    with _Step(f"train {args.model} on service {args.service} (seed {args.seed})"):
+        result = train_run(_run_config(args), profile=args.profile, progress=_say)
+    m = result.record["metrics"]
+    _say(f"    run       {result.run_id}")
+    _say(f"    {'metric':<10} " + " ".join(f"{name[:28]:>28}" for name in m))
+    for metric in ("roc_auc", "pr_auc", "log_loss", "brier"):
+        _say(f"    {metric:<10} " + " ".join(f"{m[name][metric]:>28.4f}" for name in m))
+    _say(f"    report    {result.path / 'report.html'}")
+    if args.promote:
+        cmd_promote(argparse.Namespace(run=result.run_id, rollback=False))
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from training.runs import list_runs, promoted_run, read_run
+
+    served = promoted_run()
+    for run in list_runs():
+        _, record = read_run(run)
+        auc = record["metrics"]["model"]["roc_auc"]
+        mark = "*" if run == served else " "
+        _say(f"{mark} {run}  service={record['config']['service']}  roc_auc={auc:.4f}")
+    if not list_runs():
+        _say("no runs yet: `featurelock train --service delay_model_v1`")
+    return 0
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    from training.runs import promote, rollback
+
+    history = rollback() if args.rollback else promote(args.run)
+    _say(f"serving run: {history[-1]}" + (f" (previous: {history[-2]})" if len(history) > 1 else ""))
+    return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from training.runs import reproduce
+
+    with _Step(f"reproduce {args.run}"):
+        result = reproduce(args.run, profile=args.profile)
+    if result.identical:
+        _say("reproduced exactly")
+        return 0
+    _say(f"NOT reproduced: first diverging stage: {result.stage}")
+    _say(f"{'stage':<20} change")
+    for stage, change in result.details:
+        _say(f"{stage:<20} {change}")
+    return 1
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from features import feast_repo
 
@@ -176,6 +238,23 @@ def build_parser() -> argparse.ArgumentParser:
     dverify = dataset_sub.add_parser("verify", help="rebuild from a manifest and compare")
     dverify.add_argument("manifest", help="manifest.json (or its folder)")
     dverify.set_defaults(func=cmd_dataset_verify)
+
+    train = sub.add_parser("train", help="train model + baseline on a service, write a run directory")
+    train.add_argument("--service", required=True)
+    train.add_argument("--model", default="hist_gradient_boosting")
+    train.add_argument("--seed", type=int, default=2013)
+    train.add_argument("--params", help="hyperparameters as JSON, e.g. '{\"max_iter\": 100}'")
+    train.add_argument("--as-of", help="knowledge time of the training set (default: newest)")
+    train.add_argument("--promote", action="store_true", help="promote the run when done")
+    train.set_defaults(func=cmd_train)
+    sub.add_parser("runs", help="list training runs (* = promoted)").set_defaults(func=cmd_runs)
+    prom = sub.add_parser("promote", help="mark a run as the one serving uses")
+    prom.add_argument("run", nargs="?")
+    prom.add_argument("--rollback", action="store_true", help="serve the previously promoted run again")
+    prom.set_defaults(func=cmd_promote)
+    repro = sub.add_parser("reproduce", help="rebuild and retrain a run; exit 0 only if identical")
+    repro.add_argument("run")
+    repro.set_defaults(func=cmd_reproduce)
 
     sub.add_parser("lock", help="add new feature versions to features.lock").set_defaults(func=cmd_lock)
     sub.add_parser("apply", help="build feature tables, then feast apply").set_defaults(func=cmd_apply)

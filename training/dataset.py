@@ -216,11 +216,11 @@ class Verification:
     diverged: list[tuple[str, str]]  # (stage, what changed)
 
 
-def _diff(stage: str, old: Any, new: Any, path: str = "") -> list[tuple[str, str]]:
+def diff_inputs(stage: str, old: Any, new: Any, path: str = "") -> list[tuple[str, str]]:
     if isinstance(old, dict) and isinstance(new, dict):
         out = []
         for key in sorted(set(old) | set(new)):
-            out += _diff(stage, old.get(key), new.get(key), f"{path}.{key}" if path else key)
+            out += diff_inputs(stage, old.get(key), new.get(key), f"{path}.{key}" if path else key)
         return out
     if old != new:
         return [(stage, f"{path}: {old!r} -> {new!r}")]
@@ -233,7 +233,7 @@ def verify_training_set(manifest_path: Path, profile: str = "local") -> Verifica
     rebuilt = build_training_set(manifest["service"], as_of=manifest["as_of"], profile=profile)
     diverged = []
     for stage in STAGES:
-        diverged += _diff(stage, manifest["inputs"][stage], rebuilt.manifest["inputs"][stage])
+        diverged += diff_inputs(stage, manifest["inputs"][stage], rebuilt.manifest["inputs"][stage])
     if manifest["population_rows_sha256"] != rebuilt.manifest["population_rows_sha256"] and not any(
         s == "population" for s, _ in diverged
     ):
