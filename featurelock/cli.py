@@ -201,9 +201,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
         cmd_dataset_build(
             argparse.Namespace(service="delay_model_v1", as_of=None, out=None, profile=args.profile)
         )
+    from training.runs import list_runs
+
+    before = set(list_runs())
+    train_args = argparse.Namespace(
+        service="delay_model_v1",
+        model="hist_gradient_boosting",
+        seed=2013,
+        params=None,
+        as_of=None,
+        promote=True,
+        profile=args.profile,
+    )
+    cmd_train(train_args)
+    run_id = sorted(set(list_runs()) - before)[-1]
+    if cmd_reproduce(argparse.Namespace(run=run_id, profile=args.profile)) != 0:
+        return 1
     _say(
         "Demo complete: data ingested, features built, lock verified, definitions applied, "
-        "training set built twice."
+        "training set built twice, model trained, promoted and reproduced."
     )
     return 0
 

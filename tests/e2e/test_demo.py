@@ -48,6 +48,8 @@ def test_demo_ingests_builds_and_registers_versioned_views(demo_home):
     hashes = re.findall(r"sha256    (sha256:[0-9a-f]{64})", out)
     assert len(hashes) == 2 and hashes[0] == hashes[1]  # built twice, identical
     assert "rows      328,521" in out  # 336,776 flights minus 8,255 cancelled
+    assert "reproduced exactly" in out
+    assert re.search(r"roc_auc\s+0\.7\d+\s+0\.7\d+", out)  # model beside the baseline
     assert (home / "registry.db").exists()
 
 
