@@ -52,7 +52,7 @@ def raw_config(
     if isinstance(registry, dict) and registry.get("registry_type", "file") == "file":
         registry["path"] = str(home / Path(registry["path"]).name)
     online = config.get("online_store", {})
-    if online.get("type") == "sqlite":
+    if str(online.get("type", "")).endswith(("sqlite", "SqliteOnlineStore")):
         online["path"] = str(home / Path(online["path"]).name)
     if offline is not None:
         if offline not in OFFLINE_STORES:

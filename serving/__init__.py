@@ -1,1 +1,1 @@
-"""Serving layer: materialization, prediction API, parity (issue 5)."""
+"""Serving layer: materialization, the prediction service, online/offline parity, replay."""

@@ -39,13 +39,16 @@ def predictions_sha256(ids: pd.Series, proba: np.ndarray) -> str:
     return "sha256:" + digest.hexdigest()
 
 
-def importance(pipeline, frame: pd.DataFrame, y: np.ndarray, seed: int, rows: int = 20_000) -> pd.Series:
+def importance(
+    pipeline, matrix: np.ndarray, y: np.ndarray, columns: list[str], seed: int, rows: int = 20_000
+) -> pd.Series:
     """Permutation importance (drop in ROC AUC) on a seeded sample of the holdout."""
-    sample = frame.sample(min(rows, len(frame)), random_state=seed)
+    rng = np.random.default_rng(seed)
+    pick = np.sort(rng.choice(len(matrix), size=min(rows, len(matrix)), replace=False))
     result = permutation_importance(
-        pipeline, sample, y[sample.index.to_numpy()], scoring="roc_auc", n_repeats=3, random_state=seed
+        pipeline, matrix[pick], y[pick], scoring="roc_auc", n_repeats=3, random_state=seed
     )
-    return pd.Series(result.importances_mean, index=list(frame.columns)).sort_values(ascending=False)
+    return pd.Series(result.importances_mean, index=columns).sort_values(ascending=False, kind="mergesort")
 
 
 def _png(fig) -> str:

@@ -1,7 +1,8 @@
 """The scoring layer: scikit-learn pipelines fed by feature name, seeded from the run config.
 
-- Features are selected **by name** (the service's order, then request features) and cast to
-  float64 before the pipeline; reordering the input frame's columns cannot change a prediction.
+- Features are selected **by name** (the service's order, then request features) into a float64
+  matrix before the pipeline, whose column transformer refers to positions in that order;
+  reordering the input frame's columns cannot change a prediction.
 - Imputation (median + missing-value indicators) and encoding (one-hot day of week) are learned
   in the pipeline, so they are fitted on training rows only.
 - Every random component takes ``random_state`` from the run config.
@@ -83,14 +84,20 @@ def feature_columns(service: str) -> list[str]:
     return [catalog.spec(ref).column for ref in (*spec.features, *spec.request_features)]
 
 
-def model_input(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """The named feature columns as float64 (NaN for missing), in the model's order."""
+def model_input(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """The named feature columns as a float64 matrix (NaN for missing), in the model's order.
+
+    Columns are looked up by name here, once; the pipeline then works on positions, so the
+    serving hot path can build one row as a plain array without a DataFrame.
+    """
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValidationError(
             f"The input frame lacks feature column(s) {missing}; it has {sorted(frame.columns)}."
         )
-    return pd.DataFrame({c: frame[c].astype("float64").to_numpy(na_value=np.nan) for c in columns})
+    return np.column_stack([frame[c].astype("float64").to_numpy(na_value=np.nan) for c in columns]).astype(
+        np.float64, copy=False
+    )
 
 
 def _estimator(name: str, params: dict[str, Any], seed: int) -> Any:
@@ -101,8 +108,8 @@ def _estimator(name: str, params: dict[str, Any], seed: int) -> Any:
 
 
 def make_pipeline(name: str, params: dict[str, Any], seed: int, columns: list[str]) -> Pipeline:
-    numeric = [c for c in columns if c not in CATEGORICAL]
-    categorical = [c for c in columns if c in CATEGORICAL]
+    numeric = [i for i, c in enumerate(columns) if c not in CATEGORICAL]
+    categorical = [i for i, c in enumerate(columns) if c in CATEGORICAL]
     numeric_steps: list[tuple[str, Any]] = [("impute", SimpleImputer(strategy="median", add_indicator=True))]
     if name == "logistic_regression":
         numeric_steps.append(("scale", StandardScaler()))
@@ -121,7 +128,6 @@ def make_pipeline(name: str, params: dict[str, Any], seed: int, columns: list[st
             ),
         ],
         remainder="drop",
-        verbose_feature_names_out=True,
     )
     return Pipeline([("prepare", prep), ("model", _estimator(name, params, seed))])
 

@@ -123,7 +123,7 @@ def train_run(config: RunConfig, profile: str = "local", progress=lambda _m: Non
             table[f"promoted {previous}"] = metrics(y, merged["proba"].to_numpy())
             curves[f"promoted ({prev['config']['service']})"] = merged["proba"].to_numpy()
     progress("    permutation importance and report")
-    imp = importance(scored["model"], model_input(holdout, columns), y, config.seed)
+    imp = importance(scored["model"], model_input(holdout, columns), y, columns, config.seed)
 
     content = content_sha256(_skops_bytes(scored["model"]))
     run_id = _run_id(config, content)

@@ -75,6 +75,7 @@ def test_imputation_is_learned_from_training_rows_only():
     )
     imputer = pipe.named_steps["prepare"].named_transformers_["num"].named_steps["impute"]
     assert imputer.statistics_[0] == pytest.approx(train["temp_v1"].median())
+    assert imputer.statistics_[1] == pytest.approx(train["seats_v1"].astype(float).median())
 
 
 def test_missing_feature_column_is_named():

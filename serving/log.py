@@ -1,0 +1,43 @@
+"""The prediction log: every served prediction appended, with its receipt, as one JSON line."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+from features.paths import data_home
+
+
+def log_path() -> Path:
+    return data_home() / "predictions" / "predictions.jsonl"
+
+
+class PredictionLog:
+    """Append-only JSON-lines file; one line per prediction, flushed before the response returns."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or log_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._file = open(self.path, "a", encoding="utf-8")
+
+    def append(self, receipts: list[dict[str, Any]]) -> None:
+        lines = "".join(json.dumps(r, sort_keys=True) + "\n" for r in receipts)
+        with self._lock:
+            self._file.write(lines)
+            self._file.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
+
+
+def read_log(path: Path) -> list[dict[str, Any]]:
+    path = Path(path)
+    if not path.exists():
+        from features.errors import ValidationError
+
+        raise ValidationError(f"log={str(path)!r} does not exist; the service writes {log_path()}.")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
