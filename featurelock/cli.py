@@ -185,6 +185,125 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_materialize(args: argparse.Namespace) -> int:
+    from serving.materialize import materialize
+
+    with _Step("materialize into the online store"):
+        materialize(end=args.end, profile=args.profile, progress=_say, rewind=args.rewind)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from serving.app import create_app
+
+    uvicorn.run(create_app(args.run, args.profile), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def cmd_parity(args: argparse.Namespace) -> int:
+    from serving.parity import parity
+
+    with _Step(f"parity on {args.sample:,} flights"):
+        report = parity(sample=args.sample, at=args.at, profile=args.profile, progress=_say)
+    _say(f"    at {report.at}")
+    _say(f"    {'feature':<32} {'compared':>9} {'mismatches':>11} {'online nulls':>13}")
+    for column, row in report.per_feature.items():
+        _say(f"    {column:<32} {row['compared']:>9,} {row['mismatches']:>11,} {row['online_nulls']:>13,}")
+    _say(
+        f"    {'predictions (served vs research)':<32} {report.rows:>9,} {report.prediction_mismatches:>11,}"
+    )
+    for example in report.examples:
+        _say(f"    e.g. {example}")
+    _say(f"{report.mismatches} mismatches")
+    return 0 if report.mismatches == 0 else 1
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from serving.replay import replay
+
+    with _Step(f"replay {args.log}"):
+        report = replay(args.log, profile=args.profile)
+    _say(
+        f"    {report.predictions:,} logged predictions: {report.feature_mismatches} feature and "
+        f"{report.probability_mismatches} probability mismatches"
+    )
+    for example in report.examples:
+        _say(f"    e.g. {example}")
+    _say(f"{report.mismatches} mismatches")
+    return 0 if report.mismatches == 0 else 1
+
+
+def demo_predictions(profile: str) -> None:
+    """Start the service on a free loopback port, send real flights, print the answers."""
+    import json
+    import socket
+    import threading
+
+    import httpx
+    import uvicorn
+
+    from serving.app import create_app
+    from serving.parity import DEFAULT_AT
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(None, profile), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        flights = [
+            {
+                "origin": "JFK",
+                "dest": "LAX",
+                "carrier": "AA",
+                "tailnum": "N338AA",
+                "distance": 2475,
+                "sched_dep_time": "2013-12-30T17:00:00-05:00",
+            },
+            {
+                "origin": "EWR",
+                "dest": "ORD",
+                "carrier": "UA",
+                "tailnum": None,
+                "distance": 719,
+                "sched_dep_time": "2013-12-30T15:59:00-05:00",
+            },
+            {
+                "origin": "LGA",
+                "dest": "ATL",
+                "carrier": "DL",
+                "tailnum": "N3739P",
+                "distance": 762,
+                "sched_dep_time": "2013-12-30T16:00:00-05:00",
+            },
+        ]
+        for flight in flights:
+            body = {**flight, "prediction_time": DEFAULT_AT.isoformat()}
+            answer = httpx.post(f"{url}/predict", json=body, timeout=10).json()
+            _say(
+                f"    {flight['carrier']} {flight['origin']}->{flight['dest']} "
+                f"at {flight['sched_dep_time']}: "
+                f"P(delay >= 15 min) = {answer['probability']:.3f}; missing: {answer['missing_features']}"
+            )
+        _say("    receipt of the last one:")
+        _say("\n".join("      " + line for line in json.dumps(answer, indent=1).splitlines()[:40]))
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from features import feast_repo
 
@@ -217,9 +336,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     run_id = sorted(set(list_runs()) - before)[-1]
     if cmd_reproduce(argparse.Namespace(run=run_id, profile=args.profile)) != 0:
         return 1
+    from serving.log import log_path
+    from serving.parity import DEFAULT_AT
+
+    cmd_materialize(argparse.Namespace(end=DEFAULT_AT.isoformat(), profile=args.profile, rewind=True))
+    with _Step("serve: start the API on loopback and send real flights"):
+        demo_predictions(args.profile)
+    if cmd_parity(argparse.Namespace(sample=1000, at=None, profile=args.profile)) != 0:
+        return 1
+    if cmd_replay(argparse.Namespace(log=str(log_path()), profile=args.profile)) != 0:
+        return 1
     _say(
         "Demo complete: data ingested, features built, lock verified, definitions applied, "
-        "training set built twice, model trained, promoted and reproduced."
+        "training set built twice, model trained, promoted and reproduced, features materialized, "
+        "predictions served, parity and replay clean."
     )
     return 0
 
@@ -271,6 +401,23 @@ def build_parser() -> argparse.ArgumentParser:
     repro = sub.add_parser("reproduce", help="rebuild and retrain a run; exit 0 only if identical")
     repro.add_argument("run")
     repro.set_defaults(func=cmd_reproduce)
+
+    mat = sub.add_parser("materialize", help="write feature values to the online store (incremental)")
+    mat.add_argument("--end", help="materialize up to this event time (default: the newest)")
+    mat.add_argument("--rewind", action="store_true", help="rebuild views materialized past --end")
+    mat.set_defaults(func=cmd_materialize)
+    serve = sub.add_parser("serve", help="start the prediction API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--run", help="run to serve (default: the promoted one)")
+    serve.set_defaults(func=cmd_serve)
+    par = sub.add_parser("parity", help="online vs offline features and predictions at a time T")
+    par.add_argument("--sample", type=int, default=1000)
+    par.add_argument("--at", help="T (default: 2013-12-30T18:00:00Z)")
+    par.set_defaults(func=cmd_parity)
+    rep = sub.add_parser("replay", help="re-score logged predictions offline and compare")
+    rep.add_argument("log", help="prediction log (JSON lines)")
+    rep.set_defaults(func=cmd_replay)
 
     sub.add_parser("lock", help="add new feature versions to features.lock").set_defaults(func=cmd_lock)
     sub.add_parser("apply", help="build feature tables, then feast apply").set_defaults(func=cmd_apply)

@@ -82,13 +82,39 @@ def latest_rows(
     return table, end, known
 
 
+def reset_online_store(fs: Any, views: list[Any]) -> None:
+    """Empty the online tables of ``views`` (drop and recreate, through the store's own API)."""
+    store = fs._get_provider().online_store
+    store.update(
+        fs.config,
+        tables_to_delete=views,
+        tables_to_keep=[],
+        entities_to_delete=[],
+        entities_to_keep=[],
+        partial=True,
+    )
+    store.update(
+        fs.config,
+        tables_to_delete=[],
+        tables_to_keep=views,
+        entities_to_delete=[],
+        entities_to_keep=[],
+        partial=True,
+    )
+
+
 def materialize(
     end: object | None = None,
     profile: str = "local",
     views: list[str] | None = None,
     progress: Callable[[str], None] = lambda _m: None,
+    rewind: bool = False,
 ) -> list[ViewMaterialization]:
-    """Write each view's newest rows up to ``end`` (default: the newest event) to the online store."""
+    """Write each view's newest rows up to ``end`` (default: the newest event) to the online store.
+
+    With ``rewind``, a view whose high-water mark lies after ``end`` is emptied and rebuilt up to
+    ``end`` (the online store then answers as of ``end``, e.g. for a parity check at that time).
+    """
     import time
 
     from feast.utils import _convert_arrow_to_proto
@@ -108,7 +134,14 @@ def materialize(
         start = time.perf_counter()
         mark = state.get(fv.name)
         if mark and end_ts is not None and pd.Timestamp(mark["end"]) > end_ts:
-            mark = None  # materializing an earlier end than before: recompute from the start
+            if not rewind:
+                raise ValidationError(
+                    f"The online store of {fv.name!r} is materialized up to {mark['end']}, after "
+                    f"end={end_ts.isoformat()}; an online store never goes back in time. Pass rewind=True "
+                    "(featurelock materialize --rewind) to rebuild it as of that end."
+                )
+            reset_online_store(fs, [fv])
+            mark = None
         table, view_end, known = latest_rows(fv, end_ts, mark)
         join_keys = {e.join_key: e.value_type for e in (fs.get_entity(n) for n in fv.entities)}
         # Feast converts only the first record batch it is given: hand it exactly one.
