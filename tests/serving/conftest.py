@@ -1,0 +1,33 @@
+"""A private data directory with the real data, a small promoted model and a materialized store."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from features import feast_repo
+from serving.materialize import materialize
+from serving.parity import DEFAULT_AT
+from training.model import RunConfig
+from training.runs import promote, train_run
+
+
+@pytest.fixture(scope="session")
+def served_home(real_home, tmp_path_factory) -> Iterator[Path]:
+    home = tmp_path_factory.mktemp("served")
+    for part in ("raw", "features"):
+        shutil.copytree(real_home / part, home / part)
+    before = os.environ["FEATURELOCK_HOME"]
+    os.environ["FEATURELOCK_HOME"] = str(home)
+    try:
+        feast_repo.apply()
+        run = train_run(RunConfig(service="delay_model_v1", params={"max_iter": 30}))
+        promote(run.run_id)
+        materialize(end=DEFAULT_AT)
+        yield home
+    finally:
+        os.environ["FEATURELOCK_HOME"] = before
