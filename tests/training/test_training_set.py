@@ -125,9 +125,7 @@ def test_no_feature_value_comes_from_the_future_or_beyond_ttl(real_home):
     views = [fs.get_feature_view(p.name) for p in service.feature_view_projections]
     refs = [f"{p.name}:{f.name}" for p in service.feature_view_projections for f in p.features]
     requests = view_requests(fs.config, views, refs, full_names=False)
-    table = point_in_time_join(
-        entity, requests, as_of=INITIAL_KNOWLEDGE_TIME, value_timestamps=True
-    ).to_pandas()
+    table = point_in_time_join(entity, requests, as_of=INITIAL_KNOWLEDGE_TIME, value_timestamps=True)
     checked = 0
     for req in requests:
         stamps = table[f"__ts__{req.name}"]
