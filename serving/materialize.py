@@ -109,6 +109,7 @@ def materialize(
     views: list[str] | None = None,
     progress: Callable[[str], None] = lambda _m: None,
     rewind: bool = False,
+    store: Any | None = None,
 ) -> list[ViewMaterialization]:
     """Write each view's newest rows up to ``end`` (default: the newest event) to the online store.
 
@@ -120,7 +121,7 @@ def materialize(
     from feast.utils import _convert_arrow_to_proto
 
     end_ts = check_knowledge_time(end) if end is not None else None
-    fs = feature_store(profile)
+    fs = store or feature_store(profile)
     provider = fs._get_provider()
     state = read_state()
     results = []
