@@ -21,6 +21,7 @@ from features.errors import NotFoundError
 from features.feast_repo import feature_store
 from features.services import ServiceSpec, check_service
 from features.stores.monotonic_sqlite import prediction_time
+from serving.fast_path import FastPredictor
 from training.artifacts import load_model
 from training.runs import promoted_run, read_run
 
@@ -56,6 +57,7 @@ class Predictor:
     store: Any
     catalog: Catalog
     feature_service: Any
+    fast: FastPredictor
 
     @staticmethod
     def load(run: str | None = None, profile: str = "local") -> Predictor:
@@ -82,6 +84,7 @@ class Predictor:
             store=store,
             catalog=catalog,
             feature_service=store.get_feature_service(service.name),
+            fast=FastPredictor(pipeline, len(record["feature_columns"])),
         )
 
     def population_flags(self, flight: Flight) -> list[str]:
@@ -158,7 +161,7 @@ class Predictor:
         values, stamps = self.online(flights)
         request = self.request_features(flights)
         x = self.matrix(values, request, len(flights))
-        proba = self.pipeline.predict_proba(x)[:, 1]
+        proba = self.fast.predict_proba(x)[:, 1]
         receipts = []
         for i, flight in enumerate(flights):
             features = {c: values[c][i] for c in self.feast_columns}

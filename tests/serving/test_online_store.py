@@ -120,3 +120,25 @@ def test_locked_database_is_reported_as_unavailable(store):
     blocker.rollback()
     blocker.close()
     assert read(s, config, view, "AA", T0) == (1.0, T0)
+
+
+def test_compiled_preprocessing_is_bit_identical_or_not_used():
+    import numpy as np
+
+    from serving.fast_path import FastPredictor
+    from training.model import make_pipeline
+
+    columns = ["a_v1", "b_v1", "sched_dep_dow_v1"]
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 3))
+    x[:, 2] = rng.integers(0, 7, 300)
+    x[rng.random(x.shape) < 0.1] = np.nan
+    y = (rng.random(300) < 0.3).astype(int)
+    for name in ("hist_gradient_boosting", "logistic_regression"):
+        pipe = make_pipeline(name, {"max_iter": 10} if name.startswith("hist") else {}, 0, columns).fit(x, y)
+        fast = FastPredictor(pipe, 3)
+        assert fast.compiled
+        probe = rng.normal(size=(500, 3))
+        probe[:, 2] = rng.integers(-2, 9, 500)  # unknown days of week too
+        probe[rng.random(probe.shape) < 0.2] = np.nan
+        assert np.array_equal(fast.predict_proba(probe), pipe.predict_proba(probe))

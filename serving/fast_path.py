@@ -1,0 +1,114 @@
+"""The serving hot path's preprocessing, taken from the fitted pipeline and checked against it.
+
+scikit-learn's ``ColumnTransformer`` costs ~2 ms per one-row call here (validation, joblib
+dispatch) while the arithmetic takes microseconds. ``compile_preprocessing`` reads the fitted
+imputers, indicators, scaler and one-hot categories and applies the same operations with numpy;
+``FastPredictor`` accepts it only if it reproduces the pipeline's own transform **bit for bit**
+on a probe matrix (with missing values and unknown categories), otherwise it keeps the pipeline.
+Parity tests then compare served and research probabilities exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from sklearn.pipeline import Pipeline
+
+
+def _numeric(step: Pipeline) -> Callable[[np.ndarray], np.ndarray] | None:
+    names = [name for name, _ in step.steps]
+    if names not in (["impute"], ["impute", "scale"]):
+        return None
+    imputer = step.named_steps["impute"]
+    if imputer.strategy not in ("median", "mean"):
+        return None
+    stats = imputer.statistics_.astype(np.float64)
+    indicator = imputer.indicator_.features_ if imputer.add_indicator else None
+    scaler = step.named_steps.get("scale")
+
+    def transform(x: np.ndarray) -> np.ndarray:
+        mask = np.isnan(x)
+        out = np.where(mask, stats, x)
+        if indicator is not None:
+            out = np.hstack([out, mask[:, indicator].astype(np.float64)])
+        if scaler is not None:
+            out = out.copy()
+            if scaler.with_mean:
+                out -= scaler.mean_
+            if scaler.with_std:
+                out /= scaler.scale_
+        return out
+
+    return transform
+
+
+def _categorical(step: Pipeline) -> Callable[[np.ndarray], np.ndarray] | None:
+    if [name for name, _ in step.steps] != ["impute", "onehot"]:
+        return None
+    imputer, encoder = step.named_steps["impute"], step.named_steps["onehot"]
+    if imputer.add_indicator or encoder.drop is not None:
+        return None
+    stats = imputer.statistics_.astype(np.float64)
+    categories = [np.asarray(c, dtype=np.float64) for c in encoder.categories_]
+
+    def transform(x: np.ndarray) -> np.ndarray:
+        filled = np.where(np.isnan(x), stats, x)
+        return np.hstack(
+            [(filled[:, [j]] == cats[None, :]).astype(np.float64) for j, cats in enumerate(categories)]
+        )
+
+    return transform
+
+
+def compile_preprocessing(pipeline: Pipeline) -> Callable[[np.ndarray], np.ndarray] | None:
+    prep = pipeline.named_steps.get("prepare")
+    if prep is None or prep.remainder != "drop":
+        return None
+    parts = []
+    for name, step, columns in prep.transformers_:
+        if name == "remainder" or (isinstance(columns, list | np.ndarray) and len(columns) == 0):
+            continue
+        compiled = _numeric(step) if name == "num" else _categorical(step) if name == "cat" else None
+        if compiled is None:
+            return None
+        parts.append((np.asarray(columns, dtype=int), compiled))
+
+    def transform(x: np.ndarray) -> np.ndarray:
+        return np.hstack([fn(x[:, cols]) for cols, fn in parts])
+
+    return transform
+
+
+def probe_matrix(width: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 50, size=(64, width)).round(2)
+    x[:, :] = np.where(rng.random(x.shape) < 0.2, np.nan, x)
+    x[:4, :] = np.arange(-1, 3)[:, None]  # small integers: categories, including unknown ones
+    return x
+
+
+class FastPredictor:
+    """``predict_proba`` for float64 rows; the compiled preprocessing when it is provably identical."""
+
+    def __init__(self, pipeline: Pipeline, width: int) -> None:
+        self.pipeline = pipeline
+        self.model: Any = pipeline.named_steps["model"]
+        compiled = compile_preprocessing(pipeline)
+        probe = probe_matrix(width)
+        if compiled is not None and np.array_equal(
+            compiled(probe), pipeline.named_steps["prepare"].transform(probe), equal_nan=True
+        ):
+            self.transform: Callable[[np.ndarray], np.ndarray] | None = compiled
+        else:
+            self.transform = None
+
+    @property
+    def compiled(self) -> bool:
+        return self.transform is not None
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        if self.transform is None:
+            return self.pipeline.predict_proba(x)
+        return self.model.predict_proba(self.transform(x))
