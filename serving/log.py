@@ -23,11 +23,13 @@ class PredictionLog:
         self._lock = threading.Lock()
         self._file = open(self.path, "a", encoding="utf-8")
 
-    def append(self, receipts: list[dict[str, Any]]) -> None:
-        lines = "".join(json.dumps(r, sort_keys=True) + "\n" for r in receipts)
+    def append(self, receipts: list[dict[str, Any]]) -> list[str]:
+        """Append the receipts; returns each one's JSON text (reused as the HTTP response body)."""
+        texts = [json.dumps(r, sort_keys=True) for r in receipts]
         with self._lock:
-            self._file.write(lines)
+            self._file.write("".join(t + "\n" for t in texts))
             self._file.flush()
+        return texts
 
     def close(self) -> None:
         with self._lock:
