@@ -22,37 +22,11 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from serving.examples import DEMO_FLIGHTS  # noqa: E402
+
 BIN = Path(sys.executable).parent
-AT = "2013-12-30T18:00:00+00:00"
-FLIGHTS = [
-    {
-        "origin": "JFK",
-        "dest": "LAX",
-        "carrier": "AA",
-        "tailnum": "N338AA",
-        "distance": 2475,
-        "sched_dep_time": "2013-12-30T17:00:00-05:00",
-        "prediction_time": AT,
-    },
-    {
-        "origin": "EWR",
-        "dest": "ORD",
-        "carrier": "UA",
-        "tailnum": "N14228",
-        "distance": 719,
-        "sched_dep_time": "2013-12-30T15:59:00-05:00",
-        "prediction_time": AT,
-    },
-    {
-        "origin": "LGA",
-        "dest": "ATL",
-        "carrier": "DL",
-        "tailnum": "N3739P",
-        "distance": 762,
-        "sched_dep_time": "2013-12-30T16:00:00-05:00",
-        "prediction_time": AT,
-    },
-]
+FLIGHTS = DEMO_FLIGHTS
 
 
 def free_port() -> int:

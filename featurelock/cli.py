@@ -245,7 +245,7 @@ def demo_predictions(profile: str) -> None:
     import uvicorn
 
     from serving.app import create_app
-    from serving.parity import DEFAULT_AT
+    from serving.examples import DEMO_FLIGHTS
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -263,35 +263,9 @@ def demo_predictions(profile: str) -> None:
                     break
             except httpx.HTTPError:
                 time.sleep(0.05)
-        flights = [
-            {
-                "origin": "JFK",
-                "dest": "LAX",
-                "carrier": "AA",
-                "tailnum": "N338AA",
-                "distance": 2475,
-                "sched_dep_time": "2013-12-30T17:00:00-05:00",
-            },
-            {
-                "origin": "EWR",
-                "dest": "ORD",
-                "carrier": "UA",
-                "tailnum": None,
-                "distance": 719,
-                "sched_dep_time": "2013-12-30T15:59:00-05:00",
-            },
-            {
-                "origin": "LGA",
-                "dest": "ATL",
-                "carrier": "DL",
-                "tailnum": "N3739P",
-                "distance": 762,
-                "sched_dep_time": "2013-12-30T16:00:00-05:00",
-            },
-        ]
+        flights = DEMO_FLIGHTS
         for flight in flights:
-            body = {**flight, "prediction_time": DEFAULT_AT.isoformat()}
-            answer = httpx.post(f"{url}/predict", json=body, timeout=10).json()
+            answer = httpx.post(f"{url}/predict", json=flight, timeout=10).json()
             _say(
                 f"    {flight['carrier']} {flight['origin']}->{flight['dest']} "
                 f"at {flight['sched_dep_time']}: "
