@@ -278,6 +278,25 @@ def demo_predictions(profile: str) -> None:
         thread.join(timeout=10)
 
 
+def cmd_deprecate(args: argparse.Namespace) -> int:
+    from features.lockfile import deprecate
+
+    entry = deprecate(args.ref)
+    _say(f"{entry.ref} is deprecated (still locked, servable and reproducible: {entry.fingerprint})")
+    return 0
+
+
+def cmd_lineage(args: argparse.Namespace) -> int:
+    from training.lineage import lineage
+
+    info = lineage(args.ref)
+    state = "deprecated" if info.deprecated else "active"
+    _say(f"{info.ref}  {info.fingerprint or 'not locked'}  ({state})")
+    _say("  services: " + (", ".join(info.services) or "none"))
+    _say("  runs:     " + (", ".join(info.runs) or "none"))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from features import feast_repo
 
@@ -392,6 +411,13 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("replay", help="re-score logged predictions offline and compare")
     rep.add_argument("log", help="prediction log (JSON lines)")
     rep.set_defaults(func=cmd_replay)
+
+    dep = sub.add_parser("deprecate", help="mark a locked feature version deprecated (name@vN)")
+    dep.add_argument("ref")
+    dep.set_defaults(func=cmd_deprecate)
+    lin = sub.add_parser("lineage", help="services and runs that use a feature version (name@vN)")
+    lin.add_argument("ref")
+    lin.set_defaults(func=cmd_lineage)
 
     sub.add_parser("lock", help="add new feature versions to features.lock").set_defaults(func=cmd_lock)
     sub.add_parser("apply", help="build feature tables, then feast apply").set_defaults(func=cmd_apply)

@@ -119,3 +119,21 @@ def add_new_versions(catalog: Catalog | None = None, path: Path = LOCK_FILE) -> 
         merged.update({ref: LockEntry(ref, current[ref]) for ref in added})
         write_text_atomic(path, render_lock(merged))
     return added
+
+
+def deprecate(ref: str, path: Path = LOCK_FILE) -> LockEntry:
+    """Mark a locked version deprecated: the one change a lock entry may receive.
+
+    The version stays locked, servable and reproducible; the marker tells people not to build new
+    services on it. Deprecating twice is a no-op.
+    """
+    locked = read_lock(path)
+    if ref not in locked:
+        raise LockError(
+            f"ref={ref!r} is not in features.lock; only a locked version can be deprecated. "
+            f"Locked versions: {sorted(locked, key=ref_sort_key)}."
+        )
+    if not locked[ref].deprecated:
+        locked[ref] = LockEntry(ref, locked[ref].fingerprint, deprecated=True)
+        write_text_atomic(path, render_lock(locked))
+    return locked[ref]

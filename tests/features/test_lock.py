@@ -174,3 +174,24 @@ def test_lock_refuses_to_run_over_a_changed_entry(tmp_path):
 
 def test_committed_lock_matches_the_modules():
     assert lock_violations(discover(), read_lock()) == []
+
+
+def test_deprecate_marks_one_entry_and_keeps_it_locked(tmp_path):
+    from features.errors import LockError
+    from features.lockfile import deprecate
+
+    catalog = discover()
+    lock = tmp_path / "features.lock"
+    add_new_versions(catalog, lock)
+    before = lock.read_text().splitlines()
+    entry = deprecate("carrier_dep_delay_mean_7d@v1", lock)
+    after = lock.read_text().splitlines()
+    assert entry.deprecated
+    changed = [(a, b) for a, b in zip(before, after, strict=True) if a != b]
+    assert changed == [(changed[0][0], changed[0][0] + " deprecated")]  # one line, marker appended
+    assert changed[0][0].startswith("carrier_dep_delay_mean_7d@v1 sha256:")
+    assert lock_violations(catalog, read_lock(lock)) == []  # still locked and intact
+    deprecate("carrier_dep_delay_mean_7d@v1", lock)
+    assert lock.read_text().splitlines() == after  # idempotent
+    with pytest.raises(LockError, match=r"ref='nope@v1' is not in features.lock"):
+        deprecate("nope@v1", lock)

@@ -160,3 +160,16 @@ def test_reproduce_survives_a_correction_and_catches_a_behind_the_back_edit(run_
 def test_unknown_run_is_a_clear_error(run_home):
     with pytest.raises(Exception, match=r"run='nope' is not a run directory"):
         read_run("nope")
+
+
+def test_lineage_lists_services_and_runs(run_home):
+    from training.lineage import lineage
+
+    _, v1 = run_home
+    info = lineage("carrier_dep_delay_mean_7d@v1")
+    assert info.services == ["delay_model_v1"]
+    assert v1.run_id in info.runs
+    shared = lineage("origin_temp@v1")
+    assert shared.services == ["delay_model_v1", "delay_model_v2"]
+    assert lineage("carrier_dep_delay_mean_7d@v2").services == ["delay_model_v2"]
+    assert v1.run_id not in lineage("carrier_dep_delay_mean_7d@v2").runs
