@@ -45,6 +45,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             results = ingest_nycflights(progress=_say)
         for r in results:
             _say(f"    {r.table:<9} {r.status:<9} {r.rows:>8,} rows  known at {r.knowledge_time.isoformat()}")
+    if args.profile == "production":
+        from features.publish import publish_raw
+
+        with _Step("load the raw tables into PostgreSQL"):
+            publish_raw(progress=_say)
     return 0
 
 
@@ -59,6 +64,11 @@ def cmd_features_build(args: argparse.Namespace) -> int:
         tables = build_feature_tables(catalog=catalog, progress=_say)
         for t in tables:
             _say(f"    {t.view:<16} {t.rows:>8,} rows -> {t.path}")
+    if args.profile == "production":
+        from features.publish import publish_feature_tables
+
+        with _Step("load the feature tables into PostgreSQL"):
+            publish_feature_tables(progress=_say)
     return 0
 
 
@@ -300,7 +310,7 @@ def cmd_lineage(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from features import feast_repo
 
-    cmd_ingest(argparse.Namespace(file=None, table=None, knowledge_time=None))
+    cmd_ingest(argparse.Namespace(file=None, table=None, knowledge_time=None, profile=args.profile))
     cmd_apply(args)
     with _Step("registered feature views"):
         store = feast_repo.feature_store(args.profile)

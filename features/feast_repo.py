@@ -19,7 +19,7 @@ import yaml
 from features.errors import ValidationError
 from features.paths import FEATURE_REPO, data_home
 
-PROFILES = {"local": "feature_store.yaml"}
+PROFILES = {"local": "feature_store.yaml", "production": "feature_store.production.yaml"}
 
 
 def check_profile(profile: str) -> str:
@@ -54,6 +54,8 @@ def raw_config(
     online = config.get("online_store", {})
     if str(online.get("type", "")).endswith(("sqlite", "SqliteOnlineStore")):
         online["path"] = str(home / Path(online["path"]).name)
+    if profile == "production":
+        _fill_production(config)
     if offline is not None:
         if offline not in OFFLINE_STORES:
             raise ValidationError(
@@ -63,6 +65,27 @@ def raw_config(
     if threads is not None and config["offline_store"]["type"] == OFFLINE_STORES["featurelock"]["type"]:
         config["offline_store"]["threads"] = int(threads)
     return config
+
+
+def _fill_production(config: dict[str, Any]) -> None:
+    """Servers from the environment (defaults: this machine's local PostgreSQL and Redis)."""
+    from features.pg import pg_settings
+
+    pg = pg_settings()
+    config["registry"]["path"] = (
+        pg.sqlalchemy_url() + f"?options=-csearch_path%3D{pg.schema}"  # the registry lives in our schema
+    )
+    redis = os.environ.get("FEATURELOCK_REDIS", "127.0.0.1:6379")
+    redis_db = os.environ.get("FEATURELOCK_REDIS_DB", "0")
+    config["online_store"]["connection_string"] = f"{redis},db={int(redis_db)}"
+    config["offline_store"].update(
+        host=pg.host,
+        port=pg.port,
+        database=pg.database,
+        db_schema=pg.schema,
+        user=pg.user,
+        password=pg.password,
+    )
 
 
 def repo_config(profile: str = "local", offline: str | None = None, threads: int | None = None) -> Any:
@@ -99,8 +122,20 @@ def apply(profile: str = "local") -> None:
     from feast.repo_operations import apply_total
 
     data_home().mkdir(parents=True, exist_ok=True)
-    with _inside_repo():
-        apply_total(repo_config(profile), FEATURE_REPO, skip_source_validation=False)
+    if profile == "production":
+        from features.pg import ensure_schema
+
+        ensure_schema()
+    before = os.environ.get("FEATURELOCK_PROFILE")
+    os.environ["FEATURELOCK_PROFILE"] = profile  # definitions.py builds the profile's sources
+    try:
+        with _inside_repo():
+            apply_total(repo_config(profile), FEATURE_REPO, skip_source_validation=True)
+    finally:
+        if before is None:
+            os.environ.pop("FEATURELOCK_PROFILE", None)
+        else:
+            os.environ["FEATURELOCK_PROFILE"] = before
 
 
 def plan(profile: str = "local") -> None:

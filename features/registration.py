@@ -6,6 +6,7 @@ the lock check first, so ``feast apply`` and ``feast plan`` refuse an edited fea
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,42 @@ from features.raw.schema import CREATED_TS, EVENT_TS
 from features.services import SERVICES
 
 
-def feast_definitions(catalog: Catalog | None = None, tables_dir: Path | None = None) -> dict[str, Any]:
-    """Name -> Feast object, for every entity, source, view and service. Checks the lock first."""
+def _source(view: Any, tables_dir: Path, profile: str) -> Any:
+    """The view's Feast source: a Parquet file locally, a PostgreSQL table in production."""
+    if profile == "production":
+        from feast.infra.offline_stores.contrib.postgres_offline_store.postgres_source import PostgreSQLSource
+
+        from features.pg import pg_settings
+
+        return PostgreSQLSource(
+            name=view.source_name,
+            table=f"{pg_settings().schema}.{view.name}",
+            timestamp_field=EVENT_TS,
+            created_timestamp_column=CREATED_TS,
+            description=f"Feature table of view {view.name}, loaded by `featurelock features build`.",
+        )
+    from feast import FileSource
+
+    return FileSource(
+        name=view.source_name,
+        path=str((tables_dir / f"{view.name}.parquet").resolve()),
+        timestamp_field=EVENT_TS,
+        created_timestamp_column=CREATED_TS,
+        description=f"Feature table of view {view.name}, built by `featurelock features build`.",
+    )
+
+
+def feast_definitions(
+    catalog: Catalog | None = None, tables_dir: Path | None = None, profile: str | None = None
+) -> dict[str, Any]:
+    """Name -> Feast object, for every entity, source, view and service. Checks the lock first.
+
+    ``profile`` (default: ``$FEATURELOCK_PROFILE`` or ``local``) only chooses where the feature
+    tables are read from; entities, views, services and fingerprints are the same on every profile.
+    """
     catalog = check_lock(catalog)
-    from feast import Entity, FeatureService, FeatureView, Field, FileSource, ValueType
+    profile = profile or os.environ.get("FEATURELOCK_PROFILE", "local")
+    from feast import Entity, FeatureService, FeatureView, Field, ValueType
     from feast.types import Float64, Int64, String
 
     feast_types = {"float64": Float64, "Int64": Int64, "string": String}
@@ -35,13 +68,7 @@ def feast_definitions(catalog: Catalog | None = None, tables_dir: Path | None = 
     views: dict[str, Any] = {}
     for view in catalog.views():
         specs = sorted(catalog.view_features(view.name), key=lambda s: (s.name, s.version))
-        source = FileSource(
-            name=view.source_name,
-            path=str((tables_dir / f"{view.name}.parquet").resolve()),
-            timestamp_field=EVENT_TS,
-            created_timestamp_column=CREATED_TS,
-            description=f"Feature table of view {view.name}, built by `featurelock features build`.",
-        )
+        source = _source(view, tables_dir, profile)
         fields = [Field(name=k, dtype=String) for k in view.join_keys] + [
             Field(
                 name=s.column,

@@ -23,7 +23,7 @@ import pandas as pd
 from features.atomic import write_text_atomic
 from features.errors import ValidationError
 from features.feast_repo import feature_store
-from features.paths import data_home
+from features.paths import data_home, feature_tables_dir
 from features.raw.validate import check_knowledge_time
 
 
@@ -58,7 +58,8 @@ def latest_rows(
     feats = [f.name for f in fv.features]
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    path = source.path
+    # The feature table as built (Parquet) on every profile: PostgreSQL holds a copy of it.
+    path = feature_tables_dir() / f"{fv.name}.parquet"
     ts, created = _q(source.timestamp_field), _q(source.created_timestamp_column)
     if end is None:
         end = pd.Timestamp(con.execute(f"SELECT max({ts}) FROM read_parquet('{path}')").fetchone()[0])
