@@ -100,6 +100,10 @@ def feature_store(profile: str = "local", offline: str | None = None, threads: i
     """A Feast FeatureStore for the profile, on the featurelock data directory."""
     from feast import FeatureStore
 
+    if profile == "production":
+        from features.pg import connect
+
+        connect().close()  # fail fast, naming host and port, before Feast wraps the error
     return FeatureStore(repo_path=str(FEATURE_REPO), config=repo_config(profile, offline, threads))
 
 

@@ -36,12 +36,13 @@ class ViewMaterialization:
     seconds: float
 
 
-def state_path() -> Path:
-    return data_home() / "materialize.json"
+def state_path(profile: str = "local") -> Path:
+    """The high-water marks of one profile's online store (each profile has its own store)."""
+    return data_home() / f"materialize.{profile}.json"
 
 
-def read_state() -> dict[str, dict[str, str]]:
-    path = state_path()
+def read_state(profile: str = "local") -> dict[str, dict[str, str]]:
+    path = state_path(profile)
     return json.loads(path.read_text())["views"] if path.exists() else {}
 
 
@@ -124,7 +125,7 @@ def materialize(
     end_ts = check_knowledge_time(end) if end is not None else None
     fs = store or feature_store(profile)
     provider = fs._get_provider()
-    state = read_state()
+    state = read_state(profile)
     results = []
     all_views = sorted(fs.list_feature_views(), key=lambda v: v.name)
     unknown = sorted(set(views or []) - {v.name for v in all_views})
@@ -161,5 +162,5 @@ def materialize(
             ViewMaterialization(fv.name, len(rows), mark["end"] if mark else None, view_end.isoformat(), took)
         )
         progress(f"    {fv.name:<16} {len(rows):>8,} rows up to {view_end.isoformat()} in {took:.1f}s")
-    write_text_atomic(state_path(), json.dumps({"views": state}, sort_keys=True, indent=2) + "\n")
+    write_text_atomic(state_path(profile), json.dumps({"views": state}, sort_keys=True, indent=2) + "\n")
     return results

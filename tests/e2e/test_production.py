@@ -1,0 +1,140 @@
+"""The production profile on the real servers: PostgreSQL (registry, offline store) and Redis.
+
+Isolation: a PostgreSQL schema and a Redis database number of this test session only, dropped and
+flushed at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import datetime
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from features import feast_repo
+from features.errors import StoreUnavailableError
+from features.paths import REPO_ROOT
+from features.pg import connect, pg_settings
+from features.publish import publish_feature_tables, publish_raw
+from serving.parity import parity
+from serving.predictor import Flight, Predictor
+from training.dataset import build_training_set
+from training.model import RunConfig
+from training.runs import promote, train_run
+
+pytestmark = pytest.mark.slow
+SERVICE = "delay_model_v1"
+REDIS_DB = "14"
+
+
+@pytest.fixture(scope="module")
+def prod_home(real_home, tmp_path_factory) -> Iterator[Path]:
+    home = tmp_path_factory.mktemp("prod")
+    for part in ("raw", "features"):
+        shutil.copytree(real_home / part, home / part)
+    saved = {
+        k: os.environ.get(k) for k in ("FEATURELOCK_HOME", "FEATURELOCK_PG_SCHEMA", "FEATURELOCK_REDIS_DB")
+    }
+    os.environ.update(
+        FEATURELOCK_HOME=str(home),
+        FEATURELOCK_PG_SCHEMA=f"fl_test_{os.getpid()}",
+        FEATURELOCK_REDIS_DB=REDIS_DB,
+    )
+    client = redis.Redis(host="127.0.0.1", port=6379, db=int(REDIS_DB))
+    client.flushdb()
+    try:
+        publish_raw()
+        publish_feature_tables()
+        feast_repo.apply("production")
+        feast_repo.apply("local")
+        promote(train_run(RunConfig(service=SERVICE, params={"max_iter": 20})).run_id)
+        yield home
+    finally:
+        with connect() as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{pg_settings().schema}" CASCADE')
+        client.flushdb()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def test_training_set_hash_is_the_same_on_postgres_and_duckdb(prod_home):
+    local = build_training_set(SERVICE, profile="local")
+    production = build_training_set(SERVICE, profile="production")
+    assert production.sha256 == local.sha256
+    assert production.manifest["rows"] == 328_521
+
+
+def test_parity_on_redis_and_same_online_values_as_sqlite(prod_home):
+    report = parity(sample=1000, profile="production")
+    assert report.mismatches == 0, report.examples
+    parity(sample=10, profile="local")  # materializes SQLite to the same time
+    at = datetime.fromisoformat(report.at)
+    flights = [
+        Flight("JFK", "LAX", "AA", "N338AA", at, 2475.0, prediction_time=at),
+        Flight("EWR", "ORD", "UA", None, at, 719.0, prediction_time=at),
+    ]
+    on_redis = Predictor.load(None, "production").online(flights)
+    on_sqlite = Predictor.load(None, "local").online(flights)
+    assert on_redis == on_sqlite
+    assert on_redis[0]["carrier_dep_delay_mean_7d_v1"][0] is not None
+
+
+def test_postgres_unreachable_names_host_and_port_and_writes_nothing(prod_home, monkeypatch):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    monkeypatch.setenv("FEATURELOCK_PG_PORT", str(closed))
+    datasets = prod_home / "datasets"
+    before = sorted(datasets.rglob("*")) if datasets.exists() else []
+    with pytest.raises(StoreUnavailableError, match=rf"PostgreSQL at 127.0.0.1:{closed} .* is unreachable"):
+        build_training_set(SERVICE, profile="production")
+    assert (sorted(datasets.rglob("*")) if datasets.exists() else []) == before
+
+
+def _apply_in_subprocess(repo: Path, home: Path) -> subprocess.Popen:
+    env = {**os.environ, "FEATURELOCK_HOME": str(home), "PYTHONPATH": str(repo)}
+    code = "from features import feast_repo; feast_repo.apply('production')"
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_concurrent_applies_leave_the_sql_registry_consistent(prod_home):
+    procs = [_apply_in_subprocess(REPO_ROOT, prod_home) for _ in range(2)]
+    results = [(*p.communicate(timeout=300), p.returncode) for p in procs]
+    assert any(code == 0 for _, _, code in results), results
+    store = feast_repo.feature_store("production")
+    assert sorted(v.name for v in store.list_feature_views()) == [
+        "carrier_stats",
+        "origin_activity",
+        "origin_weather",
+        "plane_specs",
+        "route_stats",
+    ]
+    assert sorted(s.name for s in store.list_feature_services()) == ["delay_model_v1", "delay_model_v2"]
+
+
+def test_lock_is_enforced_before_the_sql_registry_is_touched(prod_home, tmp_path):
+    repo = tmp_path / "repo"
+    shutil.copytree(REPO_ROOT, repo, ignore=shutil.ignore_patterns(".venv", ".git", "data", "__pycache__"))
+    path = repo / "features/plane/plane_seats_v1.py"
+    path.write_text(path.read_text().replace("seats AS value", "seats + 1 AS value"))
+    out = _apply_in_subprocess(repo, prod_home)
+    _, stderr = out.communicate(timeout=300)
+    assert out.returncode != 0
+    assert "plane_seats@v1 changed after it was locked" in stderr and "add `plane_seats_v2`" in stderr
