@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 import shutil
-from datetime import datetime
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
