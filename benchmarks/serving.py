@@ -99,6 +99,19 @@ def drive(target: str, url: str, clients: int, seconds: float, count: int = 0) -
     }
 
 
+def feast_yaml(profile: str) -> Path:
+    """A concrete feature_store.yaml for `feast serve`: the profile's, settings filled in."""
+    import tempfile
+
+    import yaml
+
+    from features.feast_repo import raw_config
+
+    path = Path(tempfile.mkdtemp()) / "feature_store.yaml"
+    path.write_text(yaml.safe_dump(raw_config(profile)))
+    return path
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30)
@@ -119,6 +132,10 @@ def main() -> int:
         "feast": subprocess.Popen(
             [
                 str(BIN / "feast"),
+                "-c",
+                str(REPO / "feature_repo"),
+                "-f",
+                str(feast_yaml(args.profile)),
                 "serve",
                 "-h",
                 "127.0.0.1",
