@@ -55,7 +55,8 @@ def request_for(target: str, i: int) -> tuple[str, dict]:
         return "/predict", flight
     if target == "ours-batch":
         return "/predict/batch", {"flights": [FLIGHTS[j % len(FLIGHTS)] for j in range(100)]}
-    keys = {k: [flight[k]] for k in ("origin", "dest", "carrier", "tailnum")}
+    # A null tailnum is looked up as "" by our service (Feast's Redis path cannot sort a null key).
+    keys = {k: [flight[k] if flight[k] is not None else ""] for k in ("origin", "dest", "carrier", "tailnum")}
     return "/get-online-features", {"feature_service": "delay_model_v1", "entities": keys}
 
 

@@ -118,6 +118,25 @@ class FeaturelockRedisOnlineStore(RedisOnlineStore):
         except redis.exceptions.RedisError as exc:
             raise self._unavailable(config, exc) from exc
 
+    async def online_read_async(
+        self, config: Any, table: Any, entity_keys: list[Any], requested_features: list[str] | None = None
+    ):
+        self._remember_ttls(config, [table])
+        try:
+            return await super().online_read_async(config, table, entity_keys, requested_features)
+        except redis.exceptions.RedisError as exc:
+            raise self._unavailable(config, exc) from exc
+
+    async def _read_features_per_fv_async(
+        self, config: Any, grouped_refs: Any, *args: Any, **kwargs: Any
+    ) -> None:
+        """The path `feast serve` takes: same ttl rule, same error."""
+        self._remember_ttls(config, [table for table, _ in grouped_refs])
+        try:
+            return await super()._read_features_per_fv_async(config, grouped_refs, *args, **kwargs)
+        except redis.exceptions.RedisError as exc:
+            raise self._unavailable(config, exc) from exc
+
     def _convert_redis_values_to_protobuf(
         self, redis_values: Any, feature_view: str, requested_features: list[str]
     ):
