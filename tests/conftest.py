@@ -63,3 +63,50 @@ def use_home(monkeypatch):
         return home
 
     return point
+
+
+class PrivateRedis:
+    """A redis-server of the test's own on a free loopback port, to stop and start at will."""
+
+    def __init__(self) -> None:
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.proc = None
+
+    def start(self) -> PrivateRedis:
+        import subprocess
+        import time
+
+        import redis
+
+        self.proc = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(200):
+            try:
+                if redis.Redis(host="127.0.0.1", port=self.port).ping():
+                    return self
+            except redis.exceptions.ConnectionError:
+                time.sleep(0.05)
+        raise AssertionError(f"private redis-server on port {self.port} did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None

@@ -107,6 +107,45 @@ def check_entity_timestamps(entity_df: pd.DataFrame, column: str) -> None:
         )
 
 
+def check_entity_frame(
+    entity_df: object, filter_by_created_timestamp: bool = False
+) -> tuple[pd.Timestamp, str]:
+    """Boundary checks shared by our offline stores; returns (as_of, event timestamp column)."""
+    if not isinstance(entity_df, pd.DataFrame):
+        raise ValidationError(
+            f"entity_df must be a pandas DataFrame; got {type(entity_df).__name__} (SQL entity queries "
+            "are not supported by the featurelock stores)."
+        )
+    if filter_by_created_timestamp:
+        raise ValidationError(
+            "filter_by_created_timestamp is not supported; the featurelock stores filter on the "
+            f"{AS_OF_COLUMN!r} knowledge time instead."
+        )
+    as_of = check_as_of(entity_df)
+    ts_col = infer_event_timestamp_from_entity_df(dict(entity_df.dtypes))
+    check_entity_timestamps(entity_df, ts_col)
+    return as_of, ts_col
+
+
+def check_join_keys(entity_df: pd.DataFrame, key_map: dict[str, str], view: str) -> None:
+    missing = [c for c in key_map.values() if c not in entity_df.columns]
+    if missing:
+        raise ValidationError(
+            f"entity_df lacks join key column(s) {missing} needed by feature view {view!r}; "
+            f"it has {sorted(entity_df.columns)}."
+        )
+
+
+def retrieval_metadata(entity_df: pd.DataFrame, ts_col: str, feature_refs: list[str]) -> RetrievalMetadata:
+    stamps = entity_df[ts_col]
+    return RetrievalMetadata(
+        features=feature_refs,
+        keys=[c for c in entity_df.columns if c != ts_col],
+        min_event_timestamp=stamps.min().to_pydatetime() if len(stamps) else datetime.min,
+        max_event_timestamp=stamps.max().to_pydatetime() if len(stamps) else datetime.min,
+    )
+
+
 def view_requests(
     config: Any, feature_views: list[Any], feature_refs: list[str], full_names: bool
 ) -> list[ViewRequest]:
@@ -150,35 +189,13 @@ class FeaturelockDuckDBOfflineStore(DuckDBOfflineStore):
         filter_by_created_timestamp: bool = False,
         **kwargs: Any,
     ) -> RetrievalJob:
-        if not isinstance(entity_df, pd.DataFrame):
-            raise ValidationError(
-                f"entity_df must be a pandas DataFrame; got {type(entity_df).__name__} (SQL entity queries "
-                "are not supported by the featurelock store)."
-            )
-        if filter_by_created_timestamp:
-            raise ValidationError(
-                "filter_by_created_timestamp is not supported; the featurelock store filters on the "
-                f"{AS_OF_COLUMN!r} knowledge time instead."
-            )
-        as_of = check_as_of(entity_df)
-        ts_col = infer_event_timestamp_from_entity_df(dict(entity_df.dtypes))
-        check_entity_timestamps(entity_df, ts_col)
+        as_of, ts_col = check_entity_frame(entity_df, filter_by_created_timestamp)
+        assert isinstance(entity_df, pd.DataFrame)
         requests = view_requests(config, feature_views, feature_refs, full_feature_names)
         for req in requests:
-            missing = [c for c in req.join_key_map.values() if c not in entity_df.columns]
-            if missing:
-                raise ValidationError(
-                    f"entity_df lacks join key column(s) {missing} needed by feature view {req.name!r}; "
-                    f"it has {sorted(entity_df.columns)}."
-                )
+            check_join_keys(entity_df, req.join_key_map, req.name)
         frame = point_in_time_join(
             entity_df, requests, ts_col, as_of=as_of, threads=getattr(config.offline_store, "threads", None)
         )
-        stamps = entity_df[ts_col]
-        metadata = RetrievalMetadata(
-            features=feature_refs,
-            keys=[c for c in entity_df.columns if c != ts_col],
-            min_event_timestamp=stamps.min().to_pydatetime() if len(stamps) else datetime.min,
-            max_event_timestamp=stamps.max().to_pydatetime() if len(stamps) else datetime.min,
-        )
+        metadata = retrieval_metadata(entity_df, ts_col, feature_refs)
         return FrameRetrievalJob(frame, full_feature_names, metadata)

@@ -22,13 +22,16 @@ from feast.infra.offline_stores.contrib.postgres_offline_store.postgres import (
     PostgreSQLOfflineStore,
     PostgreSQLOfflineStoreConfig,
 )
-from feast.infra.offline_stores.offline_store import RetrievalJob, RetrievalMetadata
-from feast.infra.offline_stores.offline_utils import infer_event_timestamp_from_entity_df
+from feast.infra.offline_stores.offline_store import RetrievalJob
 from pydantic import StrictStr
 
-from features.errors import StoreUnavailableError, ValidationError
 from features.pg import PgSettings, connect
-from features.stores.asof_duckdb import FrameRetrievalJob, check_as_of, check_entity_timestamps
+from features.stores.asof_duckdb import (
+    FrameRetrievalJob,
+    check_entity_frame,
+    check_join_keys,
+    retrieval_metadata,
+)
 
 STORE_TYPE = "features.stores.pg_offline.FeaturelockPostgreSQLOfflineStore"
 
@@ -121,11 +124,8 @@ class FeaturelockPostgreSQLOfflineStore(PostgreSQLOfflineStore):
         full_feature_names: bool = False,
         **kwargs: Any,
     ) -> RetrievalJob:
-        if not isinstance(entity_df, pd.DataFrame):
-            raise ValidationError(f"entity_df must be a pandas DataFrame; got {type(entity_df).__name__}.")
-        as_of = check_as_of(entity_df)
-        ts_col = infer_event_timestamp_from_entity_df(dict(entity_df.dtypes))
-        check_entity_timestamps(entity_df, ts_col)
+        as_of, ts_col = check_entity_frame(entity_df, bool(kwargs.get("filter_by_created_timestamp")))
+        assert isinstance(entity_df, pd.DataFrame)
         settings = _settings(config)
         views = []
         for fv in feature_views:
@@ -134,12 +134,7 @@ class FeaturelockPostgreSQLOfflineStore(PostgreSQLOfflineStore):
             if not wanted:
                 continue
             key_map = dict(fv.projection.join_key_map or {c.name: c.name for c in fv.entity_columns})
-            missing = [c for c in key_map.values() if c not in entity_df.columns]
-            if missing:
-                raise ValidationError(
-                    f"entity_df lacks join key column(s) {missing} needed by feature view {fv.name!r}; "
-                    f"it has {sorted(entity_df.columns)}."
-                )
+            check_join_keys(entity_df, key_map, fv.name)
             base = fv.projection.name_alias or fv.name
             views.append(
                 {
@@ -153,15 +148,6 @@ class FeaturelockPostgreSQLOfflineStore(PostgreSQLOfflineStore):
                     },
                 }
             )
-        try:
-            frame = point_in_time_join_pg(settings, entity_df, views, ts_col, as_of)
-        except StoreUnavailableError:
-            raise
-        stamps = entity_df[ts_col]
-        metadata = RetrievalMetadata(
-            features=feature_refs,
-            keys=[c for c in entity_df.columns if c != ts_col],
-            min_event_timestamp=stamps.min().to_pydatetime(),
-            max_event_timestamp=stamps.max().to_pydatetime(),
-        )
+        frame = point_in_time_join_pg(settings, entity_df, views, ts_col, as_of)
+        metadata = retrieval_metadata(entity_df, ts_col, feature_refs)
         return FrameRetrievalJob(frame, full_feature_names, metadata)

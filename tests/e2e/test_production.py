@@ -25,6 +25,7 @@ from features.pg import connect, pg_settings
 from features.publish import publish_feature_tables, publish_raw
 from serving.parity import parity
 from serving.predictor import Flight, Predictor
+from tests.conftest import PrivateRedis
 from training.dataset import build_training_set
 from training.model import RunConfig
 from training.runs import promote, train_run
@@ -148,46 +149,26 @@ def test_api_answers_503_while_redis_is_down_and_recovers(prod_home, monkeypatch
     from serving.materialize import materialize
     from serving.parity import DEFAULT_AT
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-
-    def start() -> subprocess.Popen:
-        proc = subprocess.Popen(
-            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(200):
-            try:
-                if redis.Redis(host="127.0.0.1", port=port).ping():
-                    return proc
-            except redis.exceptions.ConnectionError:
-                import time
-
-                time.sleep(0.05)
-        raise AssertionError("private redis-server did not start")
-
+    server = PrivateRedis()
+    port = server.port
     monkeypatch.setenv("FEATURELOCK_REDIS", f"127.0.0.1:{port}")
     monkeypatch.setenv("FEATURELOCK_HOME", str(prod_home))
     (prod_home / "materialize.production.json").unlink(missing_ok=True)
-    server = start()
+    server.start()
     try:
         materialize(end=DEFAULT_AT, profile="production")
         with TestClient(create_app(None, "production")) as client:
             first = client.post("/predict", json=DEMO_FLIGHTS[0])
             assert first.status_code == 200 and first.json()["missing_features"] == []
-            server.terminate()
-            server.wait(timeout=10)
+            server.stop()
             down = client.post("/predict", json=DEMO_FLIGHTS[0])
             assert down.status_code == 503
             assert f"Redis online store at 127.0.0.1:{port} is unavailable" in down.json()["detail"]
             assert client.get("/health").status_code == 503
-            server = start()  # back, empty (it keeps nothing on disk): answers again, values missing
+            server.start()  # back, empty (it keeps nothing on disk): answers again, values missing
             again = client.post("/predict", json=DEMO_FLIGHTS[0])
             assert again.status_code == 200
             assert "carrier_dep_delay_mean_7d_v1" in again.json()["missing_features"]
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        server.stop()
         (prod_home / "materialize.production.json").unlink(missing_ok=True)

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import time
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -15,6 +12,7 @@ import redis
 from features.errors import StoreUnavailableError
 from features.stores.monotonic_redis import FeaturelockRedisOnlineStore, FeaturelockRedisOnlineStoreConfig
 from features.stores.monotonic_sqlite import FeaturelockSqliteOnlineStore, FeaturelockSqliteOnlineStoreConfig
+from tests.conftest import PrivateRedis
 from tests.serving.test_online_store import K1, K2, T0, TTL, key, read, write
 
 DB = 13  # this suite's own Redis database number, flushed before and after
@@ -98,43 +96,24 @@ def test_redis_and_sqlite_give_identical_answers(redis_store, sqlite_store):
 def test_redis_down_is_503_and_recovers_on_a_private_server(tmp_path, view):
     if shutil.which("redis-server") is None:
         pytest.fail("redis-server is not installed; .ci/run needs it (Debian package redis-server)")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-
-    def start() -> subprocess.Popen:
-        proc = subprocess.Popen(
-            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(100):
-            try:
-                if redis.Redis(host="127.0.0.1", port=port).ping():
-                    return proc
-            except redis.exceptions.ConnectionError:
-                time.sleep(0.05)
-        raise AssertionError("private redis-server did not start")
-
+    server = PrivateRedis().start()
+    port = server.port
     store, config = FeaturelockRedisOnlineStore(), redis_config(tmp_path, f"127.0.0.1:{port}")
-    server = start()
     try:
         write(store, config, view, "AA", 1.0, T0, K1)
         assert read(store, config, view, "AA", T0) == (1.0, T0)
-        server.terminate()
-        server.wait(timeout=10)
+        server.stop()
         with pytest.raises(
             StoreUnavailableError, match=rf"Redis online store at 127.0.0.1:{port} is unavailable"
         ):
             read(store, config, view, "AA", T0)
         with pytest.raises(StoreUnavailableError, match=r"retry when it is back"):
             write(store, config, view, "AA", 2.0, T0, K2)
-        server = start()  # back (empty: this server keeps nothing on disk)
+        server.start()  # back (empty: this server keeps nothing on disk)
         write(store, config, view, "AA", 3.0, T0, K1)
         assert read(store, config, view, "AA", T0) == (3.0, T0)
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        server.stop()
         store._client = None
 
 
