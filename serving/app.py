@@ -76,8 +76,8 @@ def create_app(run: str | None = None, profile: str = "local") -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from threadpoolctl import threadpool_limits
 
-        threadpool_limits(1)  # one-row predictions: OpenMP start-up costs more than it saves
-        app.state.predictor = Predictor.load(run, profile)
+        app.state.predictor = Predictor.load(run, profile)  # imports scikit-learn (and its OpenMP)
+        threadpool_limits(1)  # then: one-row predictions, OpenMP start-up costs more than it saves
         app.state.log = PredictionLog()
         try:
             yield

@@ -102,10 +102,31 @@ class Predictor:
             flags.append(f"scheduled departure {local} (New York) is outside the trained window {window}")
         return flags
 
+    def _read_plan(self) -> list[tuple[Any, list[str], list[str]]]:
+        """(feature view, its features in the service, its join keys), resolved once."""
+        if not hasattr(self, "_plan"):
+            plan = []
+            for projection in self.feature_service.feature_view_projections:
+                view = self.store.get_feature_view(projection.name)
+                plan.append(
+                    (view, [f.name for f in projection.features], [c.name for c in view.entity_columns])
+                )
+            self._plan = plan
+        return self._plan
+
     def online(self, flights: list[Flight]) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
-        """Feast features for each flight at its prediction time: values and event timestamps."""
+        """Online features for each flight at its prediction time: values and event timestamps.
+
+        Reads go straight to the configured online store (ours: monotonic writes, ttl on read),
+        one batched read per view, without Feast's response assembly on the hot path.
+        """
+        from feast.protos.feast.types.EntityKey_pb2 import EntityKey
+        from feast.protos.feast.types.Value_pb2 import Value
+        from feast.type_map import feast_value_type_to_python_type
+
         values: dict[str, list[Any]] = {c: [None] * len(flights) for c in self.feast_columns}
         stamps: dict[str, list[Any]] = {c: [None] * len(flights) for c in self.feast_columns}
+        online_store = self.store._get_provider().online_store
         groups: dict[datetime, list[int]] = {}
         for i, f in enumerate(flights):
             groups.setdefault(f.at(), []).append(i)
@@ -121,14 +142,22 @@ class Predictor:
                 for i in index
             ]
             with prediction_time(at):
-                result = self.store.get_online_features(features=self.feature_service, entity_rows=rows)
-                data = result.to_dict(include_event_timestamps=True)
-            for column in self.feast_columns:
-                for j, i in enumerate(index):
-                    values[column][i] = data[column][j]
-                    seconds = data[f"{column}__ts"][j]  # Feast reports epoch seconds, 0 when missing
-                    if data[column][j] is not None and seconds:
-                        stamps[column][i] = datetime.fromtimestamp(seconds, UTC)
+                for view, features, keys in self._read_plan():
+                    protos = [
+                        EntityKey(join_keys=keys, entity_values=[Value(string_val=row[k]) for k in keys])
+                        for row in rows
+                    ]
+                    result = online_store.online_read(self.store.config, view, protos, list(features))
+                    for j, (event_ts, data) in enumerate(result):
+                        if not data:
+                            continue
+                        for feature in features:
+                            value = (
+                                feast_value_type_to_python_type(data[feature]) if feature in data else None
+                            )
+                            values[feature][index[j]] = value
+                            if value is not None:
+                                stamps[feature][index[j]] = event_ts
         return values, stamps
 
     def request_features(self, flights: list[Flight]) -> dict[str, pd.Series]:
