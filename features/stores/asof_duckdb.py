@@ -12,6 +12,7 @@ frame without the column is refused, so a forgotten as_of cannot silently read l
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -147,8 +148,20 @@ def retrieval_metadata(entity_df: pd.DataFrame, ts_col: str, feature_refs: list[
 
 
 def view_requests(
-    config: Any, feature_views: list[Any], feature_refs: list[str], full_names: bool
+    config: Any,
+    feature_views: list[Any],
+    feature_refs: list[str],
+    full_names: bool,
+    locate: Callable[[Any], str] | None = None,
 ) -> list[ViewRequest]:
+    """What to read from each requested view. ``locate`` maps a source to where it is read from
+    (default: its Parquet path, resolved from the repo rather than the current directory)."""
+
+    def parquet_path(source: Any) -> str:
+        path = Path(source.path)
+        return str(path if path.is_absolute() else Path(config.repo_path) / path)
+
+    locate = locate or parquet_path
     requests = []
     for fv in feature_views:
         prefix = fv.projection.name_to_use()
@@ -156,21 +169,19 @@ def view_requests(
         if not wanted:
             continue
         source = fv.batch_source
-        path = Path(source.path)
-        if not path.is_absolute():  # Feast would resolve it against the cwd; we use the repo
-            path = Path(config.repo_path) / path
         key_map = fv.projection.join_key_map or {c.name: c.name for c in fv.entity_columns}
         base = fv.projection.name_alias or fv.name
         requests.append(
             ViewRequest(
                 name=base,
-                path=str(path),
+                path=locate(source),
                 join_key_map=dict(key_map),
                 features=tuple(wanted),
                 output_names=tuple(f"{base}__{f}" if full_names else f for f in wanted),
                 ttl=fv.ttl,
                 timestamp_field=source.timestamp_field,
                 created_timestamp_column=source.created_timestamp_column or None,
+                string_features=tuple(f.name for f in fv.features if str(f.dtype) == "String"),
             )
         )
     return requests

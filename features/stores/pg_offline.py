@@ -31,7 +31,9 @@ from features.stores.asof_duckdb import (
     check_entity_frame,
     check_join_keys,
     retrieval_metadata,
+    view_requests,
 )
+from features.stores.pit_join import ViewRequest
 
 STORE_TYPE = "features.stores.pg_offline.FeaturelockPostgreSQLOfflineStore"
 
@@ -54,38 +56,36 @@ def _table_of(source: Any, schema: str) -> str:
     return table if "." in table or table.startswith("(") else f"{_q(schema)}.{_q(table)}"
 
 
-def pit_sql(views: list[dict[str, Any]], as_of: pd.Timestamp) -> str:
+def pit_sql(views: list[ViewRequest], as_of: pd.Timestamp) -> str:
     selects, joins = ["e.fl_row"], []
     for i, v in enumerate(views):
-        feats = [_q(f) for f in v["features"]]
-        where = [f"f.{_q(k)} = e.{_q(ent)}" for k, ent in v["join_key_map"].items()]
+        feats = [_q(f) for f in v.features]
+        where = [f"f.{_q(k)} = e.{_q(ent)}" for k, ent in v.join_key_map.items()]
         where.append("f.event_timestamp <= e.event_timestamp")
-        ttl: timedelta = v["ttl"]
+        ttl: timedelta = v.ttl
         if ttl and ttl > timedelta(0):
             micros = int(ttl / timedelta(microseconds=1))
             where.append(f"f.event_timestamp >= e.event_timestamp - interval '{micros} microseconds'")
         where.append(f"f.created_timestamp <= timestamptz '{as_of.isoformat()}'")
         text = ", ".join(f"coalesce(f.{c}::text, 'NULL')" for c in feats)
-        cols = ", ".join(
-            f"f.{c} AS {_q(f'v{i}_' + name)}" for c, name in zip(feats, v["features"], strict=True)
-        )
+        cols = ", ".join(f"f.{c} AS {_q(f'v{i}_' + name)}" for c, name in zip(feats, v.features, strict=True))
         joins.append(
-            f"LEFT JOIN LATERAL (SELECT {cols} FROM {v['table']} AS f WHERE {' AND '.join(where)} "
+            f"LEFT JOIN LATERAL (SELECT {cols} FROM {v.path} AS f WHERE {' AND '.join(where)} "
             f"ORDER BY f.event_timestamp DESC, f.created_timestamp DESC, md5(concat_ws('|', {text})) DESC "
             f"LIMIT 1) AS v{i} ON TRUE"
         )
-        selects += [f"v{i}.{_q(f'v{i}_' + name)}" for name in v["features"]]
+        selects += [f"v{i}.{_q(f'v{i}_' + name)}" for name in v.features]
     return f"SELECT {', '.join(selects)} FROM fl_entity AS e {' '.join(joins)} ORDER BY e.fl_row"
 
 
 def point_in_time_join_pg(
     settings: PgSettings,
     entity_df: pd.DataFrame,
-    views: list[dict[str, Any]],
+    views: list[ViewRequest],
     ts_col: str,
     as_of: pd.Timestamp,
 ) -> pd.DataFrame:
-    keys = sorted({c for v in views for c in v["join_key_map"].values()})
+    keys = sorted({c for v in views for c in v.join_key_map.values()})
     upload = pd.DataFrame({"fl_row": np.arange(len(entity_df), dtype=np.int64)})
     upload["event_timestamp"] = (
         entity_df[ts_col].dt.tz_convert("UTC").dt.strftime("%Y-%m-%d %H:%M:%S.%f+00").to_numpy()
@@ -105,9 +105,9 @@ def point_in_time_join_pg(
     out = entity_df.reset_index(drop=True).copy(deep=False)
     position = 1
     for v in views:
-        for name, output in zip(v["features"], v["output_names"], strict=True):
+        for name, output in zip(v.features, v.output_names, strict=True):
             values = [r[position] for r in rows]
-            out[output] = pd.Series(values, dtype="float64" if v["dtypes"][name] != "string" else object)
+            out[output] = pd.Series(values, dtype=object if name in v.string_features else "float64")
             position += 1
     return out
 
@@ -127,27 +127,15 @@ class FeaturelockPostgreSQLOfflineStore(PostgreSQLOfflineStore):
         as_of, ts_col = check_entity_frame(entity_df, bool(kwargs.get("filter_by_created_timestamp")))
         assert isinstance(entity_df, pd.DataFrame)
         settings = _settings(config)
-        views = []
-        for fv in feature_views:
-            prefix = fv.projection.name_to_use()
-            wanted = [r.split(":", 1)[1] for r in feature_refs if r.startswith(f"{prefix}:")]
-            if not wanted:
-                continue
-            key_map = dict(fv.projection.join_key_map or {c.name: c.name for c in fv.entity_columns})
-            check_join_keys(entity_df, key_map, fv.name)
-            base = fv.projection.name_alias or fv.name
-            views.append(
-                {
-                    "table": _table_of(fv.batch_source, settings.schema),
-                    "join_key_map": key_map,
-                    "features": wanted,
-                    "output_names": [f"{base}__{f}" if full_feature_names else f for f in wanted],
-                    "ttl": fv.ttl,
-                    "dtypes": {
-                        f.name: "string" if str(f.dtype) == "String" else "number" for f in fv.features
-                    },
-                }
-            )
+        views = view_requests(
+            config,
+            feature_views,
+            feature_refs,
+            full_feature_names,
+            locate=lambda source: _table_of(source, settings.schema),
+        )
+        for view in views:
+            check_join_keys(entity_df, view.join_key_map, view.name)
         frame = point_in_time_join_pg(settings, entity_df, views, ts_col, as_of)
         metadata = retrieval_metadata(entity_df, ts_col, feature_refs)
         return FrameRetrievalJob(frame, full_feature_names, metadata)

@@ -35,6 +35,7 @@ class ViewRequest:
     ttl: timedelta
     timestamp_field: str = "event_timestamp"
     created_timestamp_column: str | None = "created_timestamp"
+    string_features: tuple[str, ...] = ()  # features of string dtype (the rest are numeric)
 
 
 def _q(name: str) -> str:
