@@ -1,9 +1,11 @@
-"""Feast definitions, generated from features/ when Feast imports this file.
+"""Feast definitions, generated from this project's declarations when Feast imports this file.
 
-Importing it checks features.lock first: an edited, deleted or unlocked feature version makes
+Importing it checks features.lock first: an edited, deleted or unlocked version makes
 ``feast apply`` / ``feast plan`` fail before anything reaches the registry.
 """
 
-from features.registration import feast_definitions
+from pathlib import Path
 
-globals().update(feast_definitions())
+from featurelock.features.registration import feast_definitions
+
+globals().update(feast_definitions(Path(__file__).resolve().parents[1]))

@@ -1,37 +1,24 @@
-"""Entities: what a feature describes, and the join keys it is looked up by.
+"""nycflights13's join keys and entities.
 
-A feature module lives in the folder of its entity (``features/<entity>/``). In Feast each join
-key is an ``Entity`` of its own (``origin``, ``dest``, ``carrier``, ``tailnum``); the ``route``
-entity is the pair (origin, dest).
+In Feast each join key is an entity of its own (``origin``, ``dest``, ``carrier``, ``tailnum``);
+the ``route`` entity is the pair (origin, dest); ``flight`` holds request-time features only.
 """
 
-from __future__ import annotations
+from featurelock import Categorical, Entity, JoinKey, RequestInput
 
-from dataclasses import dataclass
+ORIGIN = JoinKey("origin", "Departure airport (FAA code).", max_length=4)
+DEST = JoinKey("dest", "Destination airport (FAA code).", max_length=4)
+CARRIER = JoinKey("carrier", "Airline (two-letter carrier code).", max_length=3)
+TAILNUM = JoinKey("tailnum", "Plane tail number; null when unknown.", nullable=True, max_length=8)
 
+ORIGIN_ENTITY = Entity("origin", ("origin",), "NYC departure airport (FAA code): EWR, JFK or LGA.")
+CARRIER_ENTITY = Entity("carrier", ("carrier",), "Airline (two-letter carrier code).")
+ROUTE_ENTITY = Entity("route", ("origin", "dest"), "Route: departure and destination airports.")
+PLANE_ENTITY = Entity("plane", ("tailnum",), "Plane, by tail number (null for 2,512 flights).")
+FLIGHT_ENTITY = Entity("flight", (), "One scheduled flight; request-time features only.")
 
-@dataclass(frozen=True)
-class EntitySpec:
-    name: str
-    join_keys: tuple[str, ...]
-    description: str
+SCHED_DEP_TIME = RequestInput("sched_dep_time", "timestamp", "Scheduled departure")
+DISTANCE = RequestInput("distance", "float", "Route distance in miles", ge=0, le=20_000)
 
-
-ENTITIES: dict[str, EntitySpec] = {
-    e.name: e
-    for e in (
-        EntitySpec("origin", ("origin",), "NYC departure airport (FAA code): EWR, JFK or LGA."),
-        EntitySpec("carrier", ("carrier",), "Airline (two-letter carrier code)."),
-        EntitySpec("route", ("origin", "dest"), "Route: departure and destination airports."),
-        EntitySpec("plane", ("tailnum",), "Plane, by tail number (null for 2,512 flights)."),
-        EntitySpec("flight", ("flight_id",), "One scheduled flight; request-time features only."),
-    )
-}
-
-#: Descriptions of the Feast entities, one per join key.
-JOIN_KEYS: dict[str, str] = {
-    "origin": "Departure airport (FAA code).",
-    "dest": "Destination airport (FAA code).",
-    "carrier": "Airline (two-letter carrier code).",
-    "tailnum": "Plane tail number.",
-}
+#: Day of week is a category, not a number (a modelling hint; not part of any fingerprint).
+CATEGORICAL = Categorical(("sched_dep_dow@v1",))

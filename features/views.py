@@ -1,4 +1,4 @@
-"""Feature views: groups of feature versions with the same entity and grid.
+"""nycflights13's feature views: groups of feature versions with the same entity and grid.
 
 A view's ``grid`` is the set of (join keys, event_timestamp) rows its feature table holds; its
 SQL runs over the raw tables as known at a batch's knowledge time. Timestamps inside DuckDB are
@@ -11,26 +11,7 @@ prediction time, whose window ``[t - w, t)`` ends before that time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from features.entities import ENTITIES
-
-
-@dataclass(frozen=True)
-class ViewSpec:
-    name: str
-    entity: str
-    grid_sql: str
-    description: str
-
-    @property
-    def join_keys(self) -> tuple[str, ...]:
-        return ENTITIES[self.entity].join_keys
-
-    @property
-    def source_name(self) -> str:
-        """Logical name of the view's feature table (the Feast source name)."""
-        return f"{self.name}_table"
+from featurelock import View
 
 
 def _regular_grid(keys: str, step: str) -> str:
@@ -46,38 +27,38 @@ def _regular_grid(keys: str, step: str) -> str:
     """
 
 
-VIEWS: dict[str, ViewSpec] = {
-    v.name: v
-    for v in (
-        ViewSpec(
+VIEWS = tuple(
+    (
+        View(
             "origin_weather",
             "origin",
             "SELECT origin, event_timestamp FROM weather",
             "Hourly weather observed at the departure airport (one row per observation).",
         ),
-        ViewSpec(
+        View(
             "origin_activity",
             "origin",
             _regular_grid("origin", "1 HOUR"),
             "Hourly rolling activity and precipitation at the departure airport.",
         ),
-        ViewSpec(
+        View(
             "carrier_stats",
             "carrier",
             _regular_grid("carrier", "1 HOUR"),
             "Hourly rolling departure-delay statistics of the airline.",
         ),
-        ViewSpec(
+        View(
             "route_stats",
             "route",
             _regular_grid("origin, dest", "1 DAY"),
             "Daily rolling departure-delay statistics of the route (origin, dest).",
         ),
-        ViewSpec(
+        View(
             "plane_specs",
             "plane",
             "SELECT tailnum, event_timestamp FROM planes",
             "Static attributes of the plane (effective from the start of the data's year).",
         ),
     )
-}
+)
+ORIGIN_WEATHER, ORIGIN_ACTIVITY, CARRIER_STATS, ROUTE_STATS, PLANE_SPECS = VIEWS

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from features.spec import sql_feature
+from featurelock import sql_feature
 
 
 @sql_feature(

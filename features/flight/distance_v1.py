@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from features.spec import request_feature
+from featurelock import request_feature
 
 
 @request_feature(entity="flight", inputs=("distance",), dtype="float64", owner="delay-team")

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from features.spec import request_feature
+from featurelock import request_feature
 
 
 @request_feature(entity="flight", inputs=("sched_dep_time",), dtype="Int64", owner="delay-team")

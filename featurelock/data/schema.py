@@ -1,0 +1,56 @@
+"""Raw sources as a project declares them: columns, own key, loader, declared knowledge time.
+
+Every raw row carries ``event_timestamp`` (UTC, when the fact happened) and
+``created_timestamp`` (UTC, when the system learned it; declared by the batch).
+Kinds: ``string``, ``int`` (nullable Int64), ``float`` (float64), ``bool``, ``timestamp`` (UTC).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+EVENT_TS = "event_timestamp"
+CREATED_TS = "created_timestamp"
+KINDS = ("string", "int", "float", "bool", "timestamp")
+
+PANDAS_DTYPES = {
+    "string": "object",
+    "int": "Int64",
+    "float": "float64",
+    "bool": "boolean",
+    "timestamp": "datetime64[ns, UTC]",
+}
+
+
+@dataclass(frozen=True)
+class Source:
+    """A raw table: its own key, whether it is static, and its value columns (name -> kind).
+
+    ``load`` returns the project's initial batch (columns: key, ``event_timestamp``, the value
+    columns); ``knowledge_time`` is the time that batch declares it was known at (timezone-aware).
+    A static table (no event time of its own) gives every row its documented effective date.
+    """
+
+    name: str
+    key: str
+    columns: tuple[tuple[str, str], ...]
+    static: bool = False
+    description: str = ""
+    load: Callable[[], pd.DataFrame] | None = field(default=None, compare=False, repr=False)
+    knowledge_time: str | None = None
+
+    @property
+    def all_columns(self) -> tuple[tuple[str, str], ...]:
+        """Columns of a batch as ingested (before the store adds ``created_timestamp``)."""
+        return ((self.key, "string"), (EVENT_TS, "timestamp"), *self.columns)
+
+    @property
+    def stored_columns(self) -> tuple[tuple[str, str], ...]:
+        return (*self.all_columns[:2], (CREATED_TS, "timestamp"), *self.columns)
+
+
+#: The name the schema had before sources carried their loader; kept for readers of old code.
+TableSchema = Source

@@ -1,0 +1,121 @@
+"""The append-only raw store: one immutable Parquet file per ingested batch.
+
+Layout: ``<data>/raw/<table>/k<knowledge time>-<content hash>.parquet``. A batch file is written
+aside and renamed into place, so a reader sees it whole or not at all; ``.tmp-*`` leftovers of a
+killed ingest are ignored. A correction is a new batch with a later knowledge time; nothing is
+ever overwritten. Re-ingesting a batch with identical content is a no-op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from featurelock.core.atomic import write_atomic
+from featurelock.core.errors import SchemaError
+from featurelock.core.hashing import frame_sha256
+from featurelock.data.schema import CREATED_TS, EVENT_TS, Source
+from featurelock.data.validate import check_batch, check_knowledge_time, check_table, expected_dtypes
+
+_STAMP = "%Y%m%dT%H%M%S%fZ"
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    table: str
+    status: str  # "written" or "unchanged"
+    rows: int
+    knowledge_time: pd.Timestamp
+    sha256: str
+    path: Path
+
+
+def _batch_name(knowledge_time: pd.Timestamp, sha256: str) -> str:
+    return f"k{knowledge_time.strftime(_STAMP)}-{sha256[:16]}.parquet"
+
+
+def _knowledge_of(path: Path) -> pd.Timestamp:
+    return pd.Timestamp(pd.to_datetime(path.name[1:].split("-")[0], format=_STAMP, utc=True))
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` to ``path`` atomically with fixed writer settings (no index, zstd)."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    write_atomic(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+
+
+class RawStore:
+    """Append-only raw tables of a project's ``sources`` under ``root`` (``<data home>/raw``)."""
+
+    def __init__(self, root: Path, sources: Mapping[str, Source]) -> None:
+        self.root = Path(root)
+        self.sources = {name: sources[name] for name in sorted(sources)}
+
+    def batch_files(self, table: str, as_of: pd.Timestamp | None = None) -> list[Path]:
+        """The table's batch files in knowledge-time order (names sort by it), up to ``as_of``."""
+        check_table(table, self.sources)
+        folder = self.root / table
+        files = sorted(folder.glob("k*.parquet")) if folder.is_dir() else []
+        if as_of is not None:
+            as_of = check_knowledge_time(as_of)
+            files = [f for f in files if _knowledge_of(f) <= as_of]
+        return files
+
+    def knowledge_times(self) -> list[pd.Timestamp]:
+        """Every knowledge time declared by a batch in the store, ascending."""
+        times = {_knowledge_of(f) for t in self.sources for f in self.batch_files(t)}
+        return sorted(times)
+
+    def read(self, table: str, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
+        """All rows of ``table`` known at ``as_of`` (all rows if None), sorted by key, event, created."""
+        schema = check_table(table, self.sources)
+        files = self.batch_files(table, as_of)
+        dtypes = expected_dtypes(schema)
+        if not files:
+            return pd.DataFrame({c: pd.Series(dtype=d) for c, d in dtypes.items()})
+        frame = pd.concat([pq.read_table(f).to_pandas() for f in files], ignore_index=True)
+        frame = frame[list(dtypes)].astype(dtypes)
+        return frame.sort_values([schema.key, EVENT_TS, CREATED_TS], kind="mergesort").reset_index(drop=True)
+
+    def fingerprint(self, table: str, as_of: pd.Timestamp | None = None) -> str:
+        """Content hash, in canonical order, of the rows with created_timestamp <= as_of."""
+        return frame_sha256(self.read(table, as_of))
+
+    def ingest(self, table: str, frame: pd.DataFrame, knowledge_time: object) -> IngestResult:
+        """Validate ``frame`` and append it as one batch known at ``knowledge_time``.
+
+        Nothing is written unless every check passes; an identical batch already in the store
+        makes this a no-op.
+        """
+        schema = check_table(table, self.sources)
+        known = check_knowledge_time(knowledge_time)
+        batch = check_batch(schema, frame)
+        columns = [name for name, _ in schema.stored_columns]
+        batch.insert(2, CREATED_TS, pd.Series([known] * len(batch), dtype="datetime64[ns, UTC]"))
+        batch = batch[columns]
+        sha = frame_sha256(batch)
+        path = self.root / table / _batch_name(known, sha)
+        if path.exists():
+            return IngestResult(table, "unchanged", len(batch), known, sha, path)
+        self._check_no_overlap(schema, batch, known)
+        write_parquet(batch, path)
+        return IngestResult(table, "written", len(batch), known, sha, path)
+
+    def _check_no_overlap(self, schema: Source, batch: pd.DataFrame, known: pd.Timestamp) -> None:
+        same_time = [f for f in self.batch_files(schema.name) if _knowledge_of(f) == known]
+        if not same_time:
+            return
+        keys = [schema.key, EVENT_TS]
+        existing = pd.concat([pq.read_table(f, columns=keys).to_pandas() for f in same_time])
+        clash = batch[keys].merge(existing, on=keys, how="inner")
+        if len(clash):
+            raise SchemaError(
+                f"Batch for table {schema.name!r} repeats {len(clash)} (key, event_timestamp) pair(s) "
+                f"already stored with the same knowledge time {known.isoformat()}, e.g. "
+                f"{clash.iloc[0].tolist()}. Send a correction with a later knowledge time."
+            )

@@ -1,0 +1,173 @@
+"""Discover the versioned declarations of a project: feature versions and populations.
+
+Feature versions are ``features/<entity>/<name>_v<N>.py`` (one function each); populations are
+``training/<name>_v<N>.py``. Discovery walks the folders in sorted order and reads only these
+modules (and the project's declarations they refer to): it is what the lock check runs at import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from featurelock.core.errors import DefinitionError, NotFoundError
+from featurelock.features.declare import View
+from featurelock.features.fingerprint import fingerprint, population_fingerprint
+from featurelock.features.population import PopulationSpec
+from featurelock.features.project import Project, load_module
+from featurelock.features.spec import FeatureSpec, parse_column
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every feature version and population of a project, keyed by ref (``name@vN``), sorted."""
+
+    project: Project
+    specs: dict[str, FeatureSpec]
+    sources: dict[str, str]
+    populations: dict[str, PopulationSpec]
+    population_sources: dict[str, str]
+
+    def spec(self, ref: str) -> FeatureSpec:
+        if ref not in self.specs:
+            raise NotFoundError(f"Unknown feature version {ref!r}; known versions: {sorted(self.specs)}.")
+        return self.specs[ref]
+
+    def population(self, ref: str) -> PopulationSpec:
+        if ref not in self.populations:
+            raise NotFoundError(f"Unknown population {ref!r}; known populations: {sorted(self.populations)}.")
+        return self.populations[ref]
+
+    def by_column(self, column: str) -> FeatureSpec:
+        name, version = parse_column(column)
+        return self.spec(f"{name}@v{version}")
+
+    def view_features(self, view: str) -> list[FeatureSpec]:
+        return [s for s in self.specs.values() if s.view == view]
+
+    def views(self) -> list[View]:
+        names = sorted({s.view for s in self.specs.values() if s.view is not None})
+        return [self.project.views[n] for n in names]
+
+    def categorical(self, ref: str) -> bool:
+        return self.spec(ref).categorical or ref in self.project.categorical
+
+    def fingerprints(self) -> dict[str, str]:
+        """Fingerprint of every version (features and populations); one that reads others includes theirs."""
+        done: dict[str, str] = {}
+
+        def visit(ref: str, path: tuple[str, ...]) -> str:
+            if ref in done:
+                return done[ref]
+            if ref in path:
+                raise DefinitionError(
+                    f"Feature versions read each other in a cycle: {' -> '.join((*path, ref))}."
+                )
+            spec = self.spec(ref)
+            reads = {r: visit(r, (*path, ref)) for r in spec.reads}
+            grid = self.project.views[spec.view].grid_sql if spec.view else None
+            done[ref] = fingerprint(spec, self.sources[ref], grid, reads)
+            return done[ref]
+
+        for ref in self.specs:
+            visit(ref, ())
+        for ref, pop in self.populations.items():
+            done[ref] = population_fingerprint(pop, self.population_sources[ref])
+        return {ref: done[ref] for ref in sorted(done, key=ref_sort_key)}
+
+
+def ref_sort_key(ref: str) -> tuple[str, int]:
+    name, _, version = ref.partition("@v")
+    return name, int(version)
+
+
+def _check_spec(project: Project, spec: FeatureSpec, folder: str, path: Path) -> None:
+    where = path.relative_to(project.root)
+    if spec.entity != folder:
+        raise DefinitionError(
+            f"{where}: declares entity={spec.entity!r} but lives in features/{folder}/; "
+            f"move it to features/{spec.entity}/ or fix the entity."
+        )
+    if spec.entity not in project.entities:
+        raise DefinitionError(
+            f"{where}: entity={spec.entity!r} is unknown; expected one of {sorted(project.entities)}."
+        )
+    if spec.kind == "sql":
+        views = project.views
+        if spec.view not in views:
+            raise DefinitionError(f"{where}: view={spec.view!r} is unknown; expected one of {sorted(views)}.")
+        if views[spec.view].entity != spec.entity:
+            raise DefinitionError(
+                f"{where}: view {spec.view!r} belongs to entity {views[spec.view].entity!r}, "
+                f"not {spec.entity!r}."
+            )
+        if spec.source not in project.sources:
+            raise DefinitionError(
+                f"{where}: source={spec.source!r} is not a raw table; expected one of {sorted(project.sources)}."
+            )
+    else:
+        unknown = [i for i in spec.inputs if i not in project.request_inputs]
+        if unknown:
+            raise DefinitionError(
+                f"{where}: inputs {unknown} are not declared request inputs; declare RequestInput(...) "
+                f"for each. Declared: {sorted(project.request_inputs)}."
+            )
+
+
+def _one_declaration(path: Path, module: object, attr: str, kind: type) -> object:
+    stem = path.stem
+    value = getattr(getattr(module, stem, None), attr, None)
+    if not isinstance(value, kind):
+        raise DefinitionError(
+            f"{path}: expected a function {stem}() decorated with "
+            + ("@sql_feature or @request_feature." if kind is FeatureSpec else "@population.")
+        )
+    others = sorted(
+        n for n, v in vars(module).items() if isinstance(getattr(v, attr, None), kind) and n != stem
+    )
+    if others:
+        raise DefinitionError(f"{path}: one declaration per module; also found {others}. Give each its own.")
+    return value
+
+
+def discover(project: Project) -> Catalog:
+    """Load every versioned module of ``project`` and collect its spec."""
+    specs: dict[str, FeatureSpec] = {}
+    sources: dict[str, str] = {}
+    for path in sorted(project.features_dir.glob("*/*_v*.py")):
+        parse_column(path.stem)
+        module = load_module(project.root, path)
+        spec = _one_declaration(path, module, "__feature__", FeatureSpec)
+        assert isinstance(spec, FeatureSpec)
+        spec = spec.at(str(path.relative_to(project.root)))
+        _check_spec(project, spec, path.parent.name, path)
+        specs[spec.ref] = spec
+        sources[spec.ref] = path.read_text(encoding="utf-8")
+    pops: dict[str, PopulationSpec] = {}
+    pop_sources: dict[str, str] = {}
+    for path in sorted(project.training_dir.glob("*_v*.py")):
+        parse_column(path.stem)
+        module = load_module(project.root, path)
+        pop = _one_declaration(path, module, "__population__", PopulationSpec)
+        assert isinstance(pop, PopulationSpec)
+        pops[pop.ref] = pop.at(str(path.relative_to(project.root)))
+        pop_sources[pop.ref] = path.read_text(encoding="utf-8")
+    clash = sorted(set(specs) & set(pops))
+    if clash:
+        raise DefinitionError(f"{clash} name both a feature version and a population; rename one.")
+    for view in sorted({s.view for s in specs.values() if s.view}):
+        ttls = sorted({s.ttl for s in specs.values() if s.view == view})
+        if len(ttls) > 1:
+            raise DefinitionError(
+                f"View {view!r} mixes ttls {[str(t) for t in ttls]}; Feast applies one ttl per view. "
+                "Use the view's ttl, or put the feature in a view of its own."
+            )
+    order = sorted(specs, key=ref_sort_key)
+    porder = sorted(pops, key=ref_sort_key)
+    return Catalog(
+        project,
+        {r: specs[r] for r in order},
+        {r: sources[r] for r in order},
+        {r: pops[r] for r in porder},
+        {r: pop_sources[r] for r in porder},
+    )

@@ -1,0 +1,120 @@
+"""What a project declares besides feature versions: join keys, entities, views, request inputs,
+services, categorical hints and serving examples. Frozen dataclasses, collected by type from the
+project's modules (``features/*.py``, ``training/*.py``, ``serving/*.py``) and keyed by name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from featurelock.core.errors import DefinitionError
+
+REQUEST_KINDS = ("string", "int", "float", "timestamp")
+
+
+@dataclass(frozen=True)
+class JoinKey:
+    """One Feast entity: a join key column (string values). ``nullable`` keys may be missing in a
+    request (they then match nothing, as a null key matches nothing offline)."""
+
+    name: str
+    description: str
+    nullable: bool = False
+    max_length: int = 64
+
+
+@dataclass(frozen=True)
+class Entity:
+    """What a feature describes (its folder under ``features/``) and the join keys it is found by.
+    An entity without join keys (``()``) holds request-time features only."""
+
+    name: str
+    join_keys: tuple[str, ...]
+    description: str
+
+
+@dataclass(frozen=True)
+class View:
+    """A Feast feature view: feature versions with the same entity and grid.
+
+    ``grid_sql`` yields the (join keys, event_timestamp) rows the feature table holds; it runs
+    over the raw tables as known at a batch's knowledge time and is part of every member's
+    fingerprint.
+    """
+
+    name: str
+    entity: str
+    grid_sql: str
+    description: str
+
+    @property
+    def source_name(self) -> str:
+        """Logical name of the view's feature table (the Feast source name)."""
+        return f"{self.name}_table"
+
+
+@dataclass(frozen=True)
+class RequestInput:
+    """A field a request carries for request-time features (and the population provides offline)."""
+
+    name: str
+    kind: str  # one of REQUEST_KINDS; timestamps are ISO 8601 with a UTC offset
+    description: str
+    ge: float | None = None
+    le: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in REQUEST_KINDS:
+            raise DefinitionError(
+                f"RequestInput {self.name!r}: kind={self.kind!r} is not supported; use one of {REQUEST_KINDS}."
+            )
+
+
+@dataclass(frozen=True)
+class Categorical:
+    """Feature versions (refs ``name@vN``) a model should one-hot encode rather than treat as numbers.
+
+    A modelling hint beside the definitions: it does not change a value, so it is not part of any
+    fingerprint (new versions may instead say ``categorical=True`` in their decorator)."""
+
+    refs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Service:
+    """The exact feature versions a model uses, the population it is trained on and its model specs.
+
+    A model's feature list is ``features`` (Feast-served, in this order) then ``request_features``.
+    ``holdout_from``: entity rows whose prediction time is at or after it form the holdout.
+    """
+
+    name: str
+    features: tuple[str, ...]
+    request_features: tuple[str, ...]
+    population: str
+    model: str
+    baseline: str
+    holdout_from: str
+    description: str
+    seed: int = 0
+
+    @property
+    def all_refs(self) -> tuple[str, ...]:
+        return (*self.features, *self.request_features)
+
+
+@dataclass(frozen=True)
+class Examples:
+    """Real requests of the project, for the API's documentation, ``/health`` and the demo.
+
+    ``at`` is a time at which every view has fresh values (parity checks run there by default).
+    """
+
+    at: str
+    requests: tuple[dict[str, Any], ...] = field(default=())
+
+    def health_request(self) -> dict[str, Any]:
+        if not self.requests:
+            raise DefinitionError("Examples declares no requests; /health needs one to probe with.")
+        return dict(self.requests[0])

@@ -1,0 +1,168 @@
+"""A project's Feast repository: its config per profile, and apply/plan run in-process.
+
+``feature_repo/feature_store.yaml`` (and ``feature_store.<profile>.yaml``) name featurelock's store
+classes and relative paths; relative paths lie in the data directory (``featurelock.core.home``),
+for plain ``feast`` as for featurelock. featurelock fills in the absolute data directory of the
+project it was opened on, and the server settings of the production profile.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from featurelock.core.errors import ValidationError
+from featurelock.features.project import Project
+
+PROFILES = ("local", "production")
+DUCKDB_STORE = "featurelock.stores.duckdb_offline.FeaturelockDuckDBOfflineStore"
+
+
+def check_profile(profile: str) -> str:
+    if profile not in PROFILES:
+        raise ValidationError(
+            f"profile={profile!r} is not a profile; expected one of {list(PROFILES)} "
+            "(set it with --profile or FEATURELOCK_PROFILE)."
+        )
+    return profile
+
+
+def yaml_path(project: Project, profile: str) -> Path:
+    name = "feature_store.yaml" if check_profile(profile) == "local" else f"feature_store.{profile}.yaml"
+    path = project.feature_repo / name
+    if not path.exists():
+        raise ValidationError(
+            f"profile={profile!r} needs {path}, which this project does not have; add it (see the "
+            "nycflights13 project's feature_repo/) or use --profile local."
+        )
+    return path
+
+
+#: Offline stores selectable for comparison: ours (the default in the yaml) and Feast's built-in.
+OFFLINE_STORES = {"featurelock": {"type": DUCKDB_STORE}, "feast-duckdb": {"type": "duckdb"}}
+
+
+def raw_config(
+    project: Project, profile: str = "local", offline: str | None = None, threads: int | None = None
+) -> dict[str, Any]:
+    """The profile's yaml as a dict, with data paths made absolute under the project's data directory.
+
+    ``offline`` swaps the offline store (``featurelock`` or ``feast-duckdb``) for comparisons.
+    """
+    config = yaml.safe_load(yaml_path(project, profile).read_text(encoding="utf-8"))
+    home = project.home
+    registry = config.get("registry")
+    if isinstance(registry, dict) and registry.get("registry_type", "file") == "file":
+        registry["path"] = str(home / registry["path"])
+    online = config.get("online_store", {})
+    if str(online.get("type", "")).endswith(("sqlite", "SqliteOnlineStore")):
+        online["path"] = str(home / online["path"])
+    if profile == "production":
+        _fill_production(config)
+    if offline is not None:
+        if offline not in OFFLINE_STORES:
+            raise ValidationError(
+                f"offline={offline!r} is not a store; expected one of {sorted(OFFLINE_STORES)}."
+            )
+        config["offline_store"] = dict(OFFLINE_STORES[offline])
+    if config["offline_store"]["type"] == DUCKDB_STORE:
+        config["offline_store"]["data_home"] = str(home)
+        if threads is not None:
+            config["offline_store"]["threads"] = int(threads)
+    return config
+
+
+def _fill_production(config: dict[str, Any]) -> None:
+    """Servers from the environment (defaults: this machine's local PostgreSQL and Redis)."""
+    from featurelock.stores.pg import pg_settings
+
+    pg = pg_settings()
+    config["registry"]["path"] = (
+        pg.sqlalchemy_url() + f"?options=-csearch_path%3D{pg.schema}"  # the registry lives in our schema
+    )
+    redis = os.environ.get("FEATURELOCK_REDIS", "127.0.0.1:6379")
+    redis_db = os.environ.get("FEATURELOCK_REDIS_DB", "0")
+    config["online_store"]["connection_string"] = f"{redis},db={int(redis_db)}"
+    config["offline_store"].update(
+        host=pg.host,
+        port=pg.port,
+        database=pg.database,
+        db_schema=pg.schema,
+        user=pg.user,
+        password=pg.password,
+    )
+
+
+def repo_config(
+    project: Project, profile: str = "local", offline: str | None = None, threads: int | None = None
+) -> Any:
+    from feast.repo_config import RepoConfig
+
+    config = RepoConfig(**raw_config(project, profile, offline, threads))
+    config.repo_path = project.feature_repo
+    return config
+
+
+def feature_store(
+    project: Project, profile: str = "local", offline: str | None = None, threads: int | None = None
+) -> Any:
+    """A Feast FeatureStore for the project and profile, on the project's data directory."""
+    from feast import FeatureStore
+
+    if profile == "production":
+        from featurelock.stores.pg import connect
+
+        connect().close()  # fail fast, naming host and port, before Feast wraps the error
+    return FeatureStore(
+        repo_path=str(project.feature_repo), config=repo_config(project, profile, offline, threads)
+    )
+
+
+@contextlib.contextmanager
+def _inside_repo(project: Project, profile: str) -> Iterator[None]:
+    """Feast imports ``definitions.py`` by module name: give it the project's repo, afresh (a cached
+    import would skip the lock check), with the data directory and profile featurelock uses."""
+    before_cwd, before_path = Path.cwd(), list(sys.path)
+    saved = {k: os.environ.get(k) for k in ("FEATURELOCK_PROFILE", "FEATURELOCK_HOME")}
+    sys.path.insert(0, str(project.feature_repo))
+    sys.modules.pop("definitions", None)
+    os.environ["FEATURELOCK_PROFILE"] = profile
+    os.environ["FEATURELOCK_HOME"] = str(project.home)
+    try:
+        yield
+    finally:
+        os.chdir(before_cwd)
+        sys.path[:] = before_path
+        sys.modules.pop("definitions", None)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def apply(project: Project, profile: str = "local") -> None:
+    """``feast apply`` on the project's repo (the lock check runs when definitions load)."""
+    from feast.repo_operations import apply_total
+
+    project.home.mkdir(parents=True, exist_ok=True)
+    if profile == "production":
+        from featurelock.stores.pg import ensure_schema
+
+        ensure_schema()
+    with _inside_repo(project, profile):
+        apply_total(repo_config(project, profile), project.feature_repo, skip_source_validation=True)
+
+
+def plan(project: Project, profile: str = "local") -> None:
+    from feast.repo_operations import plan as feast_plan
+
+    project.home.mkdir(parents=True, exist_ok=True)
+    with _inside_repo(project, profile):
+        feast_plan(repo_config(project, profile), project.feature_repo, skip_source_validation=False)

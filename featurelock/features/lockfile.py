@@ -1,0 +1,141 @@
+"""features.lock: the fingerprint of every registered feature and population version, and its enforcement.
+
+Format (sorted by name, then version; one entry per line; ``#`` starts a comment)::
+
+    carrier_dep_delay_mean_7d@v1 sha256:<hex>
+
+A locked entry is never rewritten or removed. ``check_lock`` refuses a locked version whose
+fingerprint changed, a locked version whose module disappeared, and an unlocked version.
+``add_new_versions`` (``featurelock lock``) appends entries for new versions only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from featurelock.core.atomic import write_text_atomic
+from featurelock.core.errors import DefinitionError, LockError
+from featurelock.features.catalog import Catalog, discover, ref_sort_key
+from featurelock.features.project import Project
+
+HEADER = (
+    "# features.lock: fingerprints of the registered feature versions (written by `featurelock lock`).\n"
+    "# A locked version is immutable: never edit or delete an entry; change a feature by adding\n"
+    "# a new module <name>_v<N+1>.py, then run `featurelock lock`.\n"
+)
+
+
+@dataclass(frozen=True)
+class LockEntry:
+    ref: str
+    fingerprint: str
+    deprecated: bool = False
+
+
+def read_lock(path: Path) -> dict[str, LockEntry]:
+    if not path.exists():
+        return {}
+    entries: dict[str, LockEntry] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        parts = text.split()
+        if len(parts) not in (2, 3) or "@v" not in parts[0] or not parts[1].startswith("sha256:"):
+            raise DefinitionError(
+                f"{path}:{number}: cannot read {line!r}; expected '<name>@v<N> sha256:<hex> [deprecated]'."
+            )
+        if parts[0] in entries:
+            raise DefinitionError(f"{path}:{number}: {parts[0]} is locked twice.")
+        entries[parts[0]] = LockEntry(parts[0], parts[1], len(parts) == 3 and parts[2] == "deprecated")
+    return entries
+
+
+def render_lock(entries: dict[str, LockEntry]) -> str:
+    lines = [
+        f"{e.ref} {e.fingerprint}" + (" deprecated" if e.deprecated else "")
+        for e in (entries[r] for r in sorted(entries, key=ref_sort_key))
+    ]
+    return HEADER + "".join(line + "\n" for line in lines)
+
+
+def _next_version(catalog_refs: list[str], locked: dict[str, LockEntry], ref: str) -> str:
+    name = ref.split("@v")[0]
+    versions = [ref_sort_key(r)[1] for r in (*catalog_refs, *locked) if r.split("@v")[0] == name]
+    return f"{name}_v{max(versions) + 1}"
+
+
+def lock_violations(catalog: Catalog, locked: dict[str, LockEntry]) -> list[str]:
+    """Messages for every violation of the immutability rule, in ref order."""
+    current = catalog.fingerprints()
+    problems: list[str] = []
+    refs = list(current)
+    for ref in sorted(set(current) | set(locked), key=ref_sort_key):
+        if ref in locked and ref not in current:
+            problems.append(
+                f"{ref} is locked but its module is gone. A locked version is never deleted: restore "
+                f"{ref.replace('@v', '_v')}.py (deprecate it instead of removing it)."
+            )
+        elif ref in locked and locked[ref].fingerprint != current[ref]:
+            module = catalog.specs[ref].module if ref in catalog.specs else catalog.populations[ref].module
+            problems.append(
+                f"{ref} changed after it was locked (locked {locked[ref].fingerprint}, now {current[ref]}). "
+                f"Revert {module} and add `{_next_version(refs, locked, ref)}` "
+                "with the new definition, then run `featurelock lock`."
+            )
+        elif ref not in locked:
+            problems.append(
+                f"{ref} is not in features.lock (fingerprint {current[ref]}). Run `featurelock lock` to "
+                "register the new version."
+            )
+    return problems
+
+
+def check_lock(project: Project, catalog: Catalog | None = None) -> Catalog:
+    """Refuse any change to a locked version; return the catalog when all is locked and intact."""
+    catalog = catalog or discover(project)
+    problems = lock_violations(catalog, read_lock(project.lock_file))
+    if problems:
+        raise LockError(
+            f"features.lock refuses {len(problems)} feature version(s):\n  - " + "\n  - ".join(problems)
+        )
+    return catalog
+
+
+def add_new_versions(project: Project, catalog: Catalog | None = None) -> list[str]:
+    """Lock every unlocked version; never rewrite an entry. Returns the refs added."""
+    catalog = catalog or discover(project)
+    path = project.lock_file
+    locked = read_lock(path)
+    broken = [p for p in lock_violations(catalog, locked) if "is not in features.lock" not in p]
+    if broken:
+        raise LockError(
+            "featurelock lock only adds new versions; fix these first:\n  - " + "\n  - ".join(broken)
+        )
+    current = catalog.fingerprints()
+    added = [ref for ref in current if ref not in locked]
+    if added:
+        merged = dict(locked)
+        merged.update({ref: LockEntry(ref, current[ref]) for ref in added})
+        write_text_atomic(path, render_lock(merged))
+    return added
+
+
+def deprecate(project: Project, ref: str) -> LockEntry:
+    """Mark a locked version deprecated: the one change a lock entry may receive.
+
+    The version stays locked, servable and reproducible; the marker tells people not to build new
+    services on it. Deprecating twice is a no-op.
+    """
+    path = project.lock_file
+    locked = read_lock(path)
+    if ref not in locked:
+        raise LockError(
+            f"ref={ref!r} is not in features.lock; only a locked version can be deprecated. "
+            f"Locked versions: {sorted(locked, key=ref_sort_key)}."
+        )
+    if not locked[ref].deprecated:
+        locked[ref] = LockEntry(ref, locked[ref].fingerprint, deprecated=True)
+        write_text_atomic(path, render_lock(locked))
+    return locked[ref]

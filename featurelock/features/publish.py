@@ -1,0 +1,32 @@
+"""Production profile: load the raw tables and the feature tables into PostgreSQL.
+
+The feature tables are computed exactly as locally (DuckDB over the raw batches, Parquet), then
+loaded unchanged, so fingerprints and training-set hashes do not depend on the profile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from featurelock.data.schema import EVENT_TS
+from featurelock.data.store import RawStore
+from featurelock.features.project import Project
+from featurelock.stores.pg import replace_table
+
+
+def publish_raw(store: RawStore, progress: Callable[[str], None] = lambda _m: None) -> None:
+    for name, source in store.sources.items():
+        rows = replace_table(store.read(name), f"raw_{name}", index=[source.key, EVENT_TS])
+        progress(f"    postgres raw_{name}: {rows:,} rows")
+
+
+def publish_feature_tables(project: Project, progress: Callable[[str], None] = lambda _m: None) -> None:
+    folder = project.feature_tables_dir
+    for name in project.views:
+        path = folder / f"{name}.parquet"
+        if not path.exists():
+            continue
+        rows = replace_table(pd.read_parquet(path), name, index=[*project.view_join_keys(name), EVENT_TS])
+        progress(f"    postgres {name}: {rows:,} rows")

@@ -1,0 +1,117 @@
+"""Feast objects generated from a project's declarations: entities, sources, views, services.
+
+``feast_definitions(root)`` is what a project's ``feature_repo/definitions.py`` binds at module
+level. It runs the lock check first, so ``feast apply`` and ``feast plan`` refuse an edited
+version. Feature-table paths are stored relative to the data directory (``features/<view>.parquet``),
+so a copied or moved data directory reads its own tables.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from featurelock.core.errors import DefinitionError
+from featurelock.data.schema import CREATED_TS, EVENT_TS
+from featurelock.features.catalog import Catalog
+from featurelock.features.lockfile import check_lock
+from featurelock.features.project import Project
+
+
+def _source(view: Any, profile: str) -> Any:
+    """The view's Feast source: a Parquet file locally, a PostgreSQL table in production."""
+    if profile == "production":
+        from feast.infra.offline_stores.contrib.postgres_offline_store.postgres_source import PostgreSQLSource
+
+        from featurelock.stores.pg import pg_settings
+
+        return PostgreSQLSource(
+            name=view.source_name,
+            table=f"{pg_settings().schema}.{view.name}",
+            timestamp_field=EVENT_TS,
+            created_timestamp_column=CREATED_TS,
+            description=f"Feature table of view {view.name}, loaded by `featurelock features build`.",
+        )
+    from feast import FileSource
+
+    return FileSource(
+        name=view.source_name,
+        path=f"features/{view.name}.parquet",  # relative: lies in the data directory
+        timestamp_field=EVENT_TS,
+        created_timestamp_column=CREATED_TS,
+        description=f"Feature table of view {view.name}, built by `featurelock features build`.",
+    )
+
+
+def feast_definitions(
+    root: str | Path | Project, catalog: Catalog | None = None, profile: str | None = None
+) -> dict[str, Any]:
+    """Name -> Feast object, for every entity, source, view and service. Checks the lock first.
+
+    ``profile`` (default: ``$FEATURELOCK_PROFILE`` or ``local``) only chooses where the feature
+    tables are read from; entities, views, services and fingerprints are the same on every profile.
+    """
+    project = root if isinstance(root, Project) else Project(root)
+    catalog = check_lock(project, catalog)
+    profile = profile or os.environ.get("FEATURELOCK_PROFILE", "local")
+    from feast import Entity, FeatureService, FeatureView, Field, ValueType
+    from feast.types import Float64, Int64, String
+
+    feast_types = {"float64": Float64, "Int64": Int64, "string": String}
+    fingerprints = catalog.fingerprints()
+    entities = {
+        key.name: Entity(
+            name=key.name, join_keys=[key.name], value_type=ValueType.STRING, description=key.description
+        )
+        for key in project.join_keys.values()
+    }
+    objects: dict[str, Any] = {f"entity_{k}": e for k, e in entities.items()}
+    views: dict[str, Any] = {}
+    for view in catalog.views():
+        specs = sorted(catalog.view_features(view.name), key=lambda s: (s.name, s.version))
+        source = _source(view, profile)
+        join_keys = project.view_join_keys(view.name)
+        fields = [Field(name=k, dtype=String) for k in join_keys] + [
+            Field(
+                name=s.column,
+                dtype=feast_types[s.dtype],
+                description=s.description,
+                tags={"ref": s.ref, "fingerprint": fingerprints[s.ref], "owner": s.owner},
+            )
+            for s in specs
+        ]
+        views[view.name] = FeatureView(
+            name=view.name,
+            entities=[entities[k] for k in join_keys],
+            ttl=specs[0].ttl,
+            schema=fields,
+            source=source,
+            online=True,
+            description=view.description,
+            tags={"entity": view.entity},
+        )
+        objects[f"source_{view.name}"] = source
+        objects[view.name] = views[view.name]
+    for service in project.services.values():
+        projections = []
+        by_view: dict[str, list[str]] = {}
+        for ref in service.features:
+            spec = catalog.spec(ref)
+            if spec.view is None:
+                raise DefinitionError(
+                    f"Service {service.name!r} lists request feature {ref} among Feast features."
+                )
+            by_view.setdefault(spec.view, []).append(spec.column)
+        for view_name, columns in by_view.items():
+            projections.append(views[view_name][columns])
+        objects[service.name] = FeatureService(
+            name=service.name,
+            features=projections,
+            description=service.description,
+            tags={
+                "features": ",".join(service.features),
+                "request_features": ",".join(service.request_features),
+            },
+        )
+    return objects

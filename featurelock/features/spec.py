@@ -1,0 +1,158 @@
+"""What a feature version is, and the decorators that declare one.
+
+One feature version = one module ``features/<entity>/<name>_v<N>.py`` of a project, holding one
+function named ``<name>_v<N>`` (the column it produces). Its docstring states entity, inputs, null
+policy and owner. Two kinds:
+
+- ``@sql_feature``: the function returns DuckDB SQL over the raw tables (as known at the
+  batch's knowledge time) and ``grid``, the view's (keys, event_timestamp) rows. The query
+  yields the view's join keys, ``event_timestamp`` and ``value``.
+- ``@request_feature``: a pure pandas function of request-time fields, computed by the same
+  code offline (from the entity rows) and online (from the request).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from typing import Any
+
+from featurelock.core.errors import DefinitionError
+
+DTYPES = ("float64", "Int64", "string")
+#: pandas dtype of each feature dtype (a nullable integer stays a nullable integer).
+PANDAS_DTYPE = {"float64": "float64", "Int64": "Int64", "string": "object"}
+_NAME = re.compile(r"^(?P<name>[a-z][a-z0-9_]*)_v(?P<version>[1-9][0-9]*)$")
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """A declared feature version. ``column`` is ``<name>_v<version>``; ``ref`` is ``name@vN``."""
+
+    name: str
+    version: int
+    kind: str  # "sql" or "request"
+    entity: str
+    source: str  # logical source: a raw table name, or "request"
+    dtype: str
+    ttl: timedelta
+    owner: str
+    description: str
+    function: Callable[..., Any] = field(compare=False, repr=False)
+    view: str | None = None  # Feast feature view (sql features)
+    inputs: tuple[str, ...] = ()  # request fields (request features)
+    reads: tuple[str, ...] = ()  # refs of other feature versions this one reads
+    module: str = ""  # the module's path inside the project, once discovered
+    categorical: bool = False  # a modelling hint (one-hot encode), not part of the fingerprint
+
+    def at(self, path: str) -> FeatureSpec:
+        return replace(self, module=path)
+
+    @property
+    def column(self) -> str:
+        return f"{self.name}_v{self.version}"
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@v{self.version}"
+
+    def sql(self) -> str:
+        if self.kind != "sql":
+            raise DefinitionError(f"{self.ref} is a request feature; it has no SQL.")
+        return str(self.function())
+
+
+def parse_column(column: str) -> tuple[str, int]:
+    """Split ``<name>_v<N>`` into (name, N)."""
+    match = _NAME.match(column)
+    if not match:
+        raise DefinitionError(
+            f"Feature function {column!r} must be named <name>_v<N> (lowercase, N >= 1), "
+            "e.g. purchases_30d_v1."
+        )
+    return match["name"], int(match["version"])
+
+
+def _check_common(column: str, dtype: str, ttl: timedelta, owner: str, doc: str | None) -> None:
+    if dtype not in DTYPES:
+        raise DefinitionError(f"{column}: dtype={dtype!r} is not supported; use one of {DTYPES}.")
+    if not isinstance(ttl, timedelta) or ttl < timedelta(0):
+        raise DefinitionError(f"{column}: ttl={ttl!r} must be a non-negative timedelta (0 = never expires).")
+    if not owner:
+        raise DefinitionError(f"{column}: owner is empty; name the team that answers for it.")
+    if not doc or not doc.strip():
+        raise DefinitionError(
+            f"{column}: the function has no docstring; state entity, inputs, null policy and owner."
+        )
+
+
+def sql_feature(
+    *,
+    entity: str,
+    view: str,
+    source: str,
+    dtype: str,
+    ttl: timedelta,
+    owner: str,
+    reads: tuple[str, ...] = (),
+    categorical: bool = False,
+) -> Callable[[Callable[[], str]], Callable[[], str]]:
+    """Declare a DuckDB SQL feature version; attaches a FeatureSpec as ``__feature__``."""
+
+    def wrap(function: Callable[[], str]) -> Callable[[], str]:
+        name, version = parse_column(function.__name__)
+        _check_common(function.__name__, dtype, ttl, owner, function.__doc__)
+        function.__feature__ = FeatureSpec(  # type: ignore[attr-defined]
+            name=name,
+            version=version,
+            kind="sql",
+            entity=entity,
+            source=source,
+            dtype=dtype,
+            ttl=ttl,
+            owner=owner,
+            description=function.__doc__.strip().splitlines()[0],
+            function=function,
+            view=view,
+            reads=tuple(reads),
+            module=function.__module__,
+            categorical=categorical,
+        )
+        return function
+
+    return wrap
+
+
+def request_feature(
+    *,
+    entity: str,
+    inputs: tuple[str, ...],
+    dtype: str,
+    owner: str,
+    categorical: bool = False,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare a request-time feature version (a pure pandas function of request fields)."""
+
+    def wrap(function: Callable[..., Any]) -> Callable[..., Any]:
+        name, version = parse_column(function.__name__)
+        _check_common(function.__name__, dtype, timedelta(0), owner, function.__doc__)
+        function.__feature__ = FeatureSpec(  # type: ignore[attr-defined]
+            name=name,
+            version=version,
+            kind="request",
+            entity=entity,
+            source="request",
+            dtype=dtype,
+            ttl=timedelta(0),
+            owner=owner,
+            description=function.__doc__.strip().splitlines()[0],
+            function=function,
+            inputs=tuple(inputs),
+            module=function.__module__,
+            categorical=categorical,
+        )
+        return function
+
+    return wrap

@@ -1,0 +1,1 @@
+"""``featurelock init DIR``: write a new, working project (filled in below)."""

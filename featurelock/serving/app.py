@@ -1,0 +1,207 @@
+"""The prediction service (FastAPI), generated from a project's service. Models and stores are
+loaded in the lifespan, not at import.
+
+POST /predict (one entity row), POST /predict/batch (at most MAX_BATCH), GET /health, GET /model,
+and the OpenAPI schema. The request schema is the service's join keys and request inputs with
+their types, an optional row id and ``prediction_time``, with an example taken from the project.
+With FEATURELOCK_API_TOKEN set, every endpoint but /health requires ``Authorization: Bearer
+<token>`` (compared in constant time).
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
+
+from featurelock.core.errors import FeaturelockError, StoreUnavailableError
+from featurelock.features.declare import JoinKey, RequestInput
+from featurelock.features.lockfile import check_lock
+from featurelock.features.project import Project
+from featurelock.serving.log import PredictionLog, log_path
+from featurelock.serving.predictor import Predictor
+from featurelock.training.entity_rows import Request as EntityRequest
+from featurelock.training.entity_rows import service_inputs, service_keys
+from featurelock.training.runs import promoted_run, read_run
+
+MAX_BATCH = 100
+_PYTHON_TYPES: dict[str, Any] = {"string": str, "int": int, "float": float, "timestamp": AwareDatetime}
+
+
+def _key_field(key: JoinKey) -> tuple[Any, Any]:
+    kind: Any = str | None if key.nullable else str
+    return kind, Field(
+        ... if not key.nullable else None,
+        min_length=1,
+        max_length=key.max_length,
+        description=key.description,
+    )
+
+
+def _input_field(spec: RequestInput) -> tuple[Any, Any]:
+    extra = " (ISO 8601 with its UTC offset)" if spec.kind == "timestamp" else ""
+    return _PYTHON_TYPES[spec.kind], Field(ge=spec.ge, le=spec.le, description=spec.description + extra)
+
+
+def request_model(
+    project: Project, keys: tuple[str, ...], inputs: dict[str, RequestInput], id_column: str
+) -> type[BaseModel]:
+    """The pydantic model of one request: join keys, request inputs, optional id and prediction time."""
+    fields: dict[str, Any] = {k: _key_field(project.join_keys[k]) for k in keys}
+    fields.update({name: _input_field(spec) for name, spec in inputs.items()})
+    fields[id_column] = (
+        str | None,
+        Field(default=None, max_length=128, description="Row id, echoed in the receipt"),
+    )
+    fields["prediction_time"] = (
+        AwareDatetime | None,
+        Field(default=None, description="When the prediction is made (default: now, read at the API)"),
+    )
+    examples = [{k: v for k, v in r.items() if k in fields} for r in project.examples.requests[:1]]
+    config = ConfigDict(extra="forbid", json_schema_extra={"examples": examples})
+    return create_model("PredictRequest", __config__=config, **fields)
+
+
+def _validation_message(exc: RequestValidationError) -> list[dict[str, Any]]:
+    out = []
+    for err in exc.errors():
+        loc = err.get("loc", ())
+        if err.get("type") == "json_invalid":
+            loc = ("body",)  # the position inside the text is not a field
+        field = ".".join(str(p) for p in loc if p != "body") or "body"
+        out.append({"field": field, "message": f"{field}: {err.get('msg')}", "type": err.get("type")})
+    return out
+
+
+def create_app(project: Project, run: str | None = None, profile: str = "local") -> FastAPI:
+    token = os.environ.get("FEATURELOCK_API_TOKEN") or None
+    run = run or promoted_run(project)
+    if run is None:
+        raise FeaturelockError("No run is promoted; train one and run `featurelock promote RUN`.")
+    _, record = read_run(project, run)
+    catalog = check_lock(project)
+    service = project.service(record["config"]["service"])
+    keys, inputs = service_keys(service, catalog), service_inputs(service, catalog)
+    id_column = catalog.population(service.population).id
+    Model = request_model(project, keys, inputs, id_column)
+
+    class BatchRequest(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        requests: list[Model] = Field(min_length=1, max_length=MAX_BATCH)  # type: ignore[valid-type]
+
+    def to_request(body: BaseModel) -> EntityRequest:
+        data = body.model_dump()
+        at = data["prediction_time"] or datetime.now(UTC)  # the API's "now": the one place it is read
+        return EntityRequest(
+            keys={k: data[k] for k in keys}, inputs={n: data[n] for n in inputs}, at=at, id=data[id_column]
+        )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from threadpoolctl import threadpool_limits
+
+        app.state.predictor = Predictor.load(project, run, profile)  # imports scikit-learn (and its OpenMP)
+        threadpool_limits(1)  # then: one-row predictions, OpenMP start-up costs more than it saves
+        log = log_path(project.home)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        app.state.log = PredictionLog(log)
+        try:
+            yield
+        finally:
+            app.state.log.close()
+
+    app = FastAPI(title=f"featurelock {project.name}: {service.name}", version="1", lifespan=lifespan)
+    app.state.token = token
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": _validation_message(exc)})
+
+    @app.exception_handler(FeaturelockError)
+    async def on_error(_: Request, exc: FeaturelockError) -> JSONResponse:
+        return JSONResponse(status_code=exc.http_status, content={"detail": str(exc)})
+
+    @app.exception_handler(_Unauthorized)
+    async def on_unauthorized(_: Request, exc: _Unauthorized) -> JSONResponse:
+        return JSONResponse(
+            status_code=401,
+            content={"detail": "missing or wrong bearer token"},
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+    def serve(request: Request, bodies: list[BaseModel]) -> list[str]:
+        """Predict, log, and return each receipt's JSON (serialized once, for the log and the reply)."""
+        predictor: Predictor = request.app.state.predictor
+        receipts = predictor.predict([to_request(b) for b in bodies])
+        return request.app.state.log.append(receipts)
+
+    @app.post("/predict", dependencies=[Depends(authorize)], responses={200: {"description": "receipt"}})
+    def predict(request: Request, body: Model) -> Response:  # type: ignore[valid-type]
+        return Response(serve(request, [body])[0], media_type="application/json")
+
+    @app.post(
+        "/predict/batch", dependencies=[Depends(authorize)], responses={200: {"description": "receipts"}}
+    )
+    def predict_batch(request: Request, batch: BatchRequest) -> Response:
+        body = '{"predictions": [' + ", ".join(serve(request, batch.requests)) + "]}"
+        return Response(body, media_type="application/json")
+
+    probe = {k: v for k, v in project.examples.health_request().items() if k in Model.model_fields}
+    probe["prediction_time"] = None
+
+    @app.get("/health")
+    def health(request: Request) -> JSONResponse:
+        predictor: Predictor = request.app.state.predictor
+        try:
+            predictor.online([to_request(Model(**probe))])
+        except StoreUnavailableError as exc:
+            return JSONResponse(status_code=503, content={"status": "unavailable", "detail": str(exc)})
+        return JSONResponse(
+            content={
+                "status": "ok",
+                "run_id": predictor.run_id,
+                "model_sha256_verified": predictor.model_sha256,
+            }
+        )
+
+    @app.get("/model", dependencies=[Depends(authorize)])
+    def model(request: Request) -> dict[str, Any]:
+        p: Predictor = request.app.state.predictor
+        return {
+            "run_id": p.run_id,
+            "feature_service": p.service.name,
+            "features": p.columns,
+            "fingerprints": p.fingerprints,
+            "population": p.population.definition(),
+            "model_sha256": p.model_sha256,
+        }
+
+    return app
+
+
+class _Unauthorized(Exception):
+    pass
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def authorize(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> None:
+    """Require ``Authorization: Bearer <FEATURELOCK_API_TOKEN>`` when a token is configured."""
+    token = request.app.state.token
+    if token is None:
+        return
+    given = credentials.credentials if credentials else ""
+    if not hmac.compare_digest(given.encode(), token.encode()):
+        raise _Unauthorized()

@@ -1,0 +1,212 @@
+"""The prediction path shared by the API, parity and replay: online features, request features, model.
+
+``Predictor`` is loaded once (in FastAPI's lifespan): the promoted run's model (hash-verified, skops),
+its service, fingerprints and population, and a Feast store whose online store (ours) reads at an
+explicit time. Features go into the model by name: the run's recorded column list fixes each
+value's position in a plain float64 row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from featurelock.core.errors import NotFoundError
+from featurelock.features.catalog import Catalog
+from featurelock.features.declare import RequestInput, Service
+from featurelock.features.feast_repo import feature_store
+from featurelock.features.lockfile import check_lock
+from featurelock.features.population import PopulationSpec
+from featurelock.features.project import Project
+from featurelock.serving.fast_path import FastPredictor
+from featurelock.stores.feast_private import online_store_of
+from featurelock.training.artifacts import load_model
+from featurelock.training.entity_rows import (
+    Request,
+    request_columns,
+    requests_frame,
+    service_inputs,
+    service_keys,
+)
+from featurelock.training.model import check_model_spec
+from featurelock.training.runs import promoted_run, read_run
+
+NULL_KEY = ""  # a null key is looked up as "", which no entity has: missing features, as offline
+
+
+@dataclass
+class Predictor:
+    project: Project
+    run_id: str
+    service: Service
+    population: PopulationSpec
+    keys: tuple[str, ...]
+    inputs: dict[str, RequestInput]
+    columns: list[str]
+    feast_columns: list[str]
+    request_columns: list[str]
+    pipeline: Any
+    fingerprints: dict[str, str]
+    model_sha256: str
+    store: Any
+    catalog: Catalog
+    feature_service: Any
+    fast: FastPredictor
+
+    @staticmethod
+    def load(project: Project, run: str | None = None, profile: str = "local") -> Predictor:
+        run = run or promoted_run(project)
+        if run is None:
+            raise NotFoundError("No run is promoted; train one and run `featurelock promote RUN`.")
+        path, record = read_run(project, run)
+        catalog = check_lock(project)
+        trusted = check_model_spec(catalog, record["config"]["model"]).all_trusted_types
+        pipeline = load_model(path / "model.skops", record["model"]["file_sha256"], trusted)
+        service = project.service(record["config"]["service"])
+        defs = record["dataset"]["inputs"]["feature definitions"]
+        fingerprints = {f["ref"]: f["fingerprint"] for f in [*defs["features"], *defs["request_features"]]}
+        store = feature_store(project, profile)
+        return Predictor(
+            project=project,
+            run_id=record["run_id"],
+            service=service,
+            population=catalog.population(service.population),
+            keys=service_keys(service, catalog),
+            inputs=service_inputs(service, catalog),
+            columns=list(record["feature_columns"]),
+            feast_columns=[catalog.spec(r).column for r in service.features],
+            request_columns=[catalog.spec(r).column for r in service.request_features],
+            pipeline=pipeline,
+            fingerprints=fingerprints,
+            model_sha256=record["model"]["file_sha256"],
+            store=store,
+            catalog=catalog,
+            feature_service=store.get_feature_service(service.name),
+            fast=FastPredictor(pipeline, len(record["feature_columns"])),
+        )
+
+    def population_flags(self, request: Request) -> list[str]:
+        """Reasons a request lies outside the trained population (empty: inside)."""
+        return self.population.flags({**request.keys, **request.inputs})
+
+    def _read_plan(self) -> list[tuple[Any, list[str], list[str]]]:
+        """(feature view, its features in the service, its join keys), resolved once."""
+        if not hasattr(self, "_plan"):
+            plan = []
+            for projection in self.feature_service.feature_view_projections:
+                view = self.store.get_feature_view(projection.name)
+                plan.append(
+                    (view, [f.name for f in projection.features], [c.name for c in view.entity_columns])
+                )
+            self._plan = plan
+        return self._plan
+
+    def online(self, requests: list[Request]) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
+        """Online features for each request at its prediction time: values and event timestamps.
+
+        Reads go straight to the configured online store (ours: monotonic writes, the point-in-time
+        rule at the time passed), one batched read per view and prediction time.
+        """
+        from feast.protos.feast.types.EntityKey_pb2 import EntityKey
+        from feast.protos.feast.types.Value_pb2 import Value
+        from feast.type_map import feast_value_type_to_python_type
+
+        values: dict[str, list[Any]] = {c: [None] * len(requests) for c in self.feast_columns}
+        stamps: dict[str, list[Any]] = {c: [None] * len(requests) for c in self.feast_columns}
+        online_store = online_store_of(self.store)
+        groups: dict[datetime, list[int]] = {}
+        for i, r in enumerate(requests):
+            groups.setdefault(r.at, []).append(i)
+        for at in sorted(groups):
+            index = groups[at]
+            for view, features, keys in self._read_plan():
+                protos = [
+                    EntityKey(
+                        join_keys=keys,
+                        entity_values=[Value(string_val=requests[i].keys.get(k) or NULL_KEY) for k in keys],
+                    )
+                    for i in index
+                ]
+                result = online_store.read_at(self.store.config, view, protos, list(features), at)
+                for j, (event_ts, data) in enumerate(result):
+                    if not data:
+                        continue
+                    for feature in features:
+                        value = feast_value_type_to_python_type(data[feature]) if feature in data else None
+                        values[feature][index[j]] = value
+                        if value is not None:
+                            stamps[feature][index[j]] = event_ts
+        return values, stamps
+
+    def request_features(self, requests: list[Request]) -> dict[str, pd.Series]:
+        frame = requests_frame(requests, (), self.inputs)
+        return request_columns(self.service, self.catalog, frame)
+
+    def matrix(self, values: dict[str, list[Any]], request: dict[str, pd.Series], n: int) -> np.ndarray:
+        """One float64 row per request, each value placed by its name's position in the run's columns."""
+        x = np.full((n, len(self.columns)), np.nan, dtype=np.float64)
+        for j, column in enumerate(self.columns):
+            if column in values:
+                col = values[column]
+                x[:, j] = [np.nan if v is None else float(v) for v in col]
+            else:
+                x[:, j] = request[column].astype("float64").to_numpy(na_value=np.nan)
+        return x
+
+    def predict(self, requests: list[Request]) -> list[dict[str, Any]]:
+        """Probabilities with receipts: enough to replay each prediction offline."""
+        values, stamps = self.online(requests)
+        request = self.request_features(requests)
+        x = self.matrix(values, request, len(requests))
+        proba = self.fast.predict_proba(x)[:, 1]
+        receipts = []
+        for i, r in enumerate(requests):
+            features = {c: values[c][i] for c in self.feast_columns}
+            features.update(
+                {
+                    c: (None if pd.isna(request[c].iloc[i]) else request[c].iloc[i].item())
+                    for c in self.request_columns
+                }
+            )
+            flags = self.population_flags(r)
+            receipts.append(
+                {
+                    "id": r.id,
+                    "probability": float(proba[i]),
+                    "run_id": self.run_id,
+                    "feature_service": self.service.name,
+                    "fingerprints": {ref: self.fingerprints[ref] for ref in self.service.all_refs},
+                    "prediction_time": r.at.isoformat(),
+                    "features": features,
+                    "event_timestamps": {
+                        c: (stamps[c][i].isoformat() if stamps[c][i] is not None else None)
+                        for c in self.feast_columns
+                    },
+                    "missing_features": [c for c, v in features.items() if v is None],
+                    "in_population": not flags,
+                    "population_flags": flags,
+                    "request": {**r.keys, **{k: _jsonable(v) for k, v in r.inputs.items()}},
+                }
+            )
+        return receipts
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime | pd.Timestamp) else value
+
+
+def request_from_receipt(
+    receipt: dict[str, Any], keys: tuple[str, ...], inputs: dict[str, RequestInput]
+) -> Request:
+    """The request a receipt answered, rebuilt to replay it."""
+    echo = receipt["request"]
+    return Request(
+        keys={k: echo.get(k) for k in keys},
+        inputs={n: echo.get(n) for n in inputs},
+        at=datetime.fromisoformat(receipt["prediction_time"]),
+        id=receipt.get("id"),
+    )

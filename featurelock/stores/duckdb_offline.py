@@ -1,0 +1,59 @@
+"""A Feast offline store whose point-in-time join is DuckDB's native ASOF JOIN.
+
+Selected in ``feature_store.yaml`` with
+``offline_store: {type: featurelock.stores.duckdb_offline.FeaturelockDuckDBOfflineStore}``; Feast
+finds ``FeaturelockDuckDBOfflineStoreConfig`` in this module by name. Everything but
+``get_historical_features`` is inherited from Feast's DuckDB store. The entity frame carries
+``featurelock_as_of`` (see ``featurelock.stores.retrieval``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from feast.infra.offline_stores.duckdb import DuckDBOfflineStore, DuckDBOfflineStoreConfig
+from feast.infra.offline_stores.offline_store import RetrievalJob
+from pydantic import StrictStr
+
+from featurelock.stores.duckdb_join import point_in_time_join
+from featurelock.stores.retrieval import (
+    FrameRetrievalJob,
+    check_entity_frame,
+    check_join_keys,
+    retrieval_metadata,
+    view_requests,
+)
+
+STORE_TYPE = "featurelock.stores.duckdb_offline.FeaturelockDuckDBOfflineStore"
+
+
+class FeaturelockDuckDBOfflineStoreConfig(DuckDBOfflineStoreConfig):
+    type: StrictStr = STORE_TYPE
+    threads: int | None = None  # DuckDB threads; None = DuckDB's default
+    data_home: StrictStr | None = None  # where relative source paths lie (set by featurelock)
+
+
+class FeaturelockDuckDBOfflineStore(DuckDBOfflineStore):
+    @staticmethod
+    def get_historical_features(
+        config: Any,
+        feature_views: list[Any],
+        feature_refs: list[str],
+        entity_df: pd.DataFrame | str,
+        registry: Any,
+        project: str,
+        full_feature_names: bool = False,
+        filter_by_created_timestamp: bool = False,
+        **kwargs: Any,
+    ) -> RetrievalJob:
+        as_of, ts_col = check_entity_frame(entity_df, filter_by_created_timestamp)
+        assert isinstance(entity_df, pd.DataFrame)
+        requests = view_requests(config, feature_views, feature_refs, full_feature_names)
+        for req in requests:
+            check_join_keys(entity_df, req.join_key_map, req.name)
+        frame = point_in_time_join(
+            entity_df, requests, ts_col, as_of=as_of, threads=getattr(config.offline_store, "threads", None)
+        )
+        metadata = retrieval_metadata(entity_df, ts_col, feature_refs)
+        return FrameRetrievalJob(frame, full_feature_names, metadata)

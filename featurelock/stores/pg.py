@@ -1,0 +1,133 @@
+"""PostgreSQL for the production profile: settings from the environment, connections, table loads.
+
+Settings (defaults are this machine's local server; no secret is committed):
+``FEATURELOCK_PG_HOST`` (127.0.0.1), ``FEATURELOCK_PG_PORT`` (5432), ``FEATURELOCK_PG_DATABASE``
+(test), ``FEATURELOCK_PG_USER`` (postgres), ``FEATURELOCK_PG_PASSWORD`` (empty),
+``FEATURELOCK_PG_SCHEMA`` (featurelock). Tables are replaced atomically: loaded into a new table,
+then swapped in one transaction, so a failed load leaves the previous table intact.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from featurelock.core.errors import StoreUnavailableError, ValidationError
+
+
+@dataclass(frozen=True)
+class PgSettings:
+    host: str
+    port: int
+    database: str
+    user: str
+    password: str
+    schema: str
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def sqlalchemy_url(self) -> str:
+        auth = self.user + (f":{self.password}" if self.password else "")
+        return f"postgresql+psycopg://{auth}@{self.host}:{self.port}/{self.database}"
+
+
+def pg_settings() -> PgSettings:
+    env = os.environ.get
+    schema = env("FEATURELOCK_PG_SCHEMA", "featurelock")
+    if not schema.replace("_", "").isalnum():
+        raise ValidationError(f"FEATURELOCK_PG_SCHEMA={schema!r} must be letters, digits and underscores.")
+    try:
+        port = int(env("FEATURELOCK_PG_PORT", "5432"))
+    except ValueError as exc:
+        raise ValidationError(
+            f"FEATURELOCK_PG_PORT={env('FEATURELOCK_PG_PORT')!r} is not a port number."
+        ) from exc
+    return PgSettings(
+        host=env("FEATURELOCK_PG_HOST", "127.0.0.1"),
+        port=port,
+        database=env("FEATURELOCK_PG_DATABASE", "test"),
+        user=env("FEATURELOCK_PG_USER", "postgres"),
+        password=env("FEATURELOCK_PG_PASSWORD", ""),
+        schema=schema,
+    )
+
+
+def connect(settings: PgSettings | None = None) -> Any:
+    import psycopg
+
+    s = settings or pg_settings()
+    try:
+        return psycopg.connect(
+            host=s.host,
+            port=s.port,
+            dbname=s.database,
+            user=s.user,
+            password=s.password or None,
+            connect_timeout=3,
+            autocommit=False,
+        )
+    except psycopg.OperationalError as exc:
+        raise StoreUnavailableError(
+            f"PostgreSQL at {s.where} (database {s.database!r}) is unreachable: {str(exc).strip()}. "
+            "Start it, or point FEATURELOCK_PG_HOST/FEATURELOCK_PG_PORT at a running server."
+        ) from exc
+
+
+def ensure_schema(settings: PgSettings | None = None) -> None:
+    s = settings or pg_settings()
+    with connect(s) as conn:
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{s.schema}"')
+
+
+_PG_TYPES = {
+    "object": "text",
+    "float64": "double precision",
+    "Int64": "bigint",
+    "int64": "bigint",
+    "boolean": "boolean",
+    "bool": "boolean",
+}
+
+
+def _pg_type(series: pd.Series) -> str:
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        return "timestamptz"
+    return _PG_TYPES[str(series.dtype)]
+
+
+def replace_table(
+    frame: pd.DataFrame, table: str, index: list[str] | None = None, settings: PgSettings | None = None
+) -> int:
+    """Load ``frame`` as ``<schema>.<table>``, swapping it in atomically. Returns the row count."""
+    s = settings or pg_settings()
+    columns = ", ".join(f'"{c}" {_pg_type(frame[c])}' for c in frame.columns)
+    new, full = f'"{s.schema}"."{table}__new"', f'"{s.schema}"."{table}"'
+    buffer = io.StringIO()
+    out = frame.copy()
+    for c in out.columns:
+        if isinstance(out[c].dtype, pd.DatetimeTZDtype):
+            out[c] = out[c].dt.tz_convert("UTC").dt.strftime("%Y-%m-%d %H:%M:%S.%f+00")
+        elif str(out[c].dtype) == "float64":
+            out[c] = out[c].map(lambda v: "" if pd.isna(v) else repr(float(v)))
+    out.to_csv(buffer, index=False, header=False, na_rep="")
+    buffer.seek(0)
+    with connect(s) as conn:
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{s.schema}"')
+        conn.execute(f"DROP TABLE IF EXISTS {new}")
+        conn.execute(f"CREATE TABLE {new} ({columns})")
+        with conn.cursor().copy(f"COPY {new} FROM STDIN WITH (FORMAT csv)") as copy:
+            copy.write(buffer.read())
+        if index:
+            cols = ", ".join(f'"{c}"' for c in index)
+            conn.execute(f'CREATE INDEX "{table}__new_idx" ON {new} ({cols})')
+        conn.execute(f"DROP TABLE IF EXISTS {full}")
+        conn.execute(f'ALTER TABLE {new} RENAME TO "{table}"')
+        if index:
+            conn.execute(f'ALTER INDEX "{s.schema}"."{table}__new_idx" RENAME TO "{table}_idx"')
+    return len(frame)

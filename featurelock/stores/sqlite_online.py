@@ -1,0 +1,149 @@
+"""A Feast SQLite online store with monotonic upserts and ttl applied on read.
+
+Selected in ``feature_store.yaml`` with
+``online_store: {type: featurelock.stores.sqlite_online.FeaturelockSqliteOnlineStore, path: ...}``;
+a relative ``path`` lies in the data directory (``featurelock.core.home``). Two Feast defects fixed:
+
+1. Feast's SQLite store overwrites unconditionally, so an older row written later replaces a
+   newer value. Here a write lands only if its (event_timestamp, created_timestamp) is greater
+   than the stored one: a same-time correction with a later knowledge time replaces the value,
+   an older row never does.
+2. Feast does not apply ttl on SQLite reads. Here a value is returned only if
+   ``event_ts <= t <= event_ts + ttl`` (ttl 0 = no expiry; ``featurelock.stores.pit``), where
+   ``t`` is passed to ``read_at`` (the request's prediction time). Feast's own ``online_read``
+   has no time argument: it reads at the wall clock, taken there, at Feast's API boundary.
+
+Timestamps are stored as integer microseconds since the epoch, UTC, computed explicitly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from feast.infra.key_encoding_utils import serialize_entity_key
+from feast.infra.online_stores.sqlite import SqliteOnlineStore, SqliteOnlineStoreConfig
+from feast.protos.feast.types.Value_pb2 import Value as ValueProto
+from pydantic import StrictStr
+
+from featurelock.core.errors import StoreUnavailableError
+from featurelock.core.home import data_home_of
+from featurelock.stores.feast_private import sqlite_table_name
+from featurelock.stores.pit import alive, check_at, from_micros, to_micros
+
+STORE_TYPE = "featurelock.stores.sqlite_online.FeaturelockSqliteOnlineStore"
+
+
+class FeaturelockSqliteOnlineStoreConfig(SqliteOnlineStoreConfig):
+    type: StrictStr = STORE_TYPE  # type: ignore[assignment]
+    busy_timeout_seconds: float = 1.0
+
+
+class FeaturelockSqliteOnlineStore(SqliteOnlineStore):
+    @staticmethod
+    def _get_db_path(config: Any) -> str:
+        path = Path(config.online_store.path)
+        return str(path if path.is_absolute() else data_home_of(config.repo_path) / path)
+
+    def _get_conn(self, config: Any) -> sqlite3.Connection:
+        if not self._conn:
+            path = self._get_db_path(config)
+            try:
+                self._conn = sqlite3.connect(
+                    path, timeout=config.online_store.busy_timeout_seconds, check_same_thread=False
+                )
+            except sqlite3.Error as exc:
+                raise StoreUnavailableError(
+                    f"The SQLite online store at {path} cannot be opened: {exc}."
+                ) from exc
+        return self._conn
+
+    def online_write_batch(
+        self,
+        config: Any,
+        table: Any,
+        data: list[tuple[Any, dict[str, ValueProto], datetime, datetime | None]],
+        progress: Callable[[int], Any] | None,
+    ) -> None:
+        conn = self._get_conn(config)
+        name = sqlite_table_name(config, table)
+        sql = (
+            f"INSERT INTO {name} (entity_key, feature_name, value, event_ts, created_ts) "
+            "VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(entity_key, feature_name) DO UPDATE SET value = excluded.value, "
+            "event_ts = excluded.event_ts, created_ts = excluded.created_ts "
+            f"WHERE excluded.event_ts > {name}.event_ts OR (excluded.event_ts = {name}.event_ts "
+            f"AND coalesce(excluded.created_ts, -1) > coalesce({name}.created_ts, -1))"
+        )
+        version = config.entity_key_serialization_version
+
+        def rows() -> Iterator[tuple[Any, ...]]:
+            for entity_key, values, event_ts, created_ts in data:
+                key = serialize_entity_key(entity_key, entity_key_serialization_version=version)
+                event, created = to_micros(event_ts), to_micros(created_ts)
+                for feature, value in values.items():
+                    yield key, feature, value.SerializeToString(), event, created
+
+        try:
+            with conn:
+                conn.executemany(sql, rows())
+        except sqlite3.Error as exc:
+            raise StoreUnavailableError(f"Writing to the SQLite online store failed: {exc}.") from exc
+        if progress:
+            progress(len(data))
+
+    def online_read(
+        self,
+        config: Any,
+        table: Any,
+        entity_keys: list[Any],
+        requested_features: list[str] | None = None,
+    ) -> list[tuple[datetime | None, dict[str, ValueProto] | None]]:
+        """Feast's read API (no time argument): values as of the wall clock."""
+        return self.read_at(config, table, entity_keys, requested_features, datetime.now(UTC))
+
+    def read_at(
+        self,
+        config: Any,
+        table: Any,
+        entity_keys: list[Any],
+        requested_features: list[str] | None,
+        at: datetime,
+    ) -> list[tuple[datetime | None, dict[str, ValueProto] | None]]:
+        """Values per entity key as served at ``at`` (the point-in-time rule, ttl included)."""
+        when = check_at(at)
+        conn = self._get_conn(config)
+        name = sqlite_table_name(config, table)
+        version = config.entity_key_serialization_version
+        keys = [serialize_entity_key(k, entity_key_serialization_version=version) for k in entity_keys]
+        try:
+            rows = conn.execute(
+                f"SELECT entity_key, feature_name, value, CAST(event_ts AS INTEGER) FROM {name} "
+                f"WHERE entity_key IN ({','.join('?' * len(keys))}) ORDER BY entity_key, feature_name",
+                keys,
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreUnavailableError(
+                f"The SQLite online store could not be read ({exc}); retry when it is available."
+            ) from exc
+        grouped = {k: list(g) for k, g in itertools.groupby(rows, key=lambda r: r[0])}
+        wanted = set(requested_features) if requested_features else None
+        result: list[tuple[datetime | None, dict[str, ValueProto] | None]] = []
+        for key in keys:
+            values: dict[str, ValueProto] = {}
+            newest: int | None = None
+            for _, feature, blob, event in grouped.get(key, []):
+                if wanted is not None and feature not in wanted:
+                    continue
+                if not alive(event, table.ttl, when):
+                    continue
+                value = ValueProto()
+                value.ParseFromString(blob)
+                values[feature] = value
+                newest = event if newest is None else max(newest, event)
+            result.append((from_micros(newest), values) if values else (None, None))
+        return result

@@ -1,0 +1,237 @@
+"""Point-in-time training sets through Feast, canonical and hashed, with a manifest to rebuild them.
+
+``build_training_set(project, service, as_of)``:
+1. the service's population as known at ``as_of`` (default: the newest knowledge time in the raw store);
+2. ``FeatureStore.get_historical_features(entity_df, features=<feature service>)`` with
+   ``featurelock_as_of`` carried in the entity frame (our offline stores refuse a frame without it);
+3. canonical form: one row per population row, sorted by the population's id; columns: id,
+   prediction timestamp (``event_timestamp``), the join keys, ``label``, the service's features in
+   service order, then the request-time features (computed by their own functions from the entity
+   rows); dtypes from the definitions;
+4. the SHA-256 of the values (``featurelock.core.hashing.frame_sha256``), not of the Parquet bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from featurelock.core.atomic import write_text_atomic
+from featurelock.core.errors import ValidationError
+from featurelock.core.hashing import frame_sha256
+from featurelock.data.schema import CREATED_TS, EVENT_TS
+from featurelock.data.store import RawStore, write_parquet
+from featurelock.data.validate import check_knowledge_time
+from featurelock.features.catalog import Catalog
+from featurelock.features.declare import Service
+from featurelock.features.feast_repo import feature_store
+from featurelock.features.lockfile import check_lock
+from featurelock.features.population import LABEL
+from featurelock.features.project import Project
+from featurelock.features.spec import PANDAS_DTYPE
+from featurelock.training.entity_rows import entity_frame, request_columns
+from featurelock.training.environment import environment, file_sha256
+from featurelock.training.population import build_population, population_hash
+
+MANIFEST_FORMAT = "featurelock-dataset/2"
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    frame: pd.DataFrame
+    manifest: dict[str, Any]
+
+    @property
+    def sha256(self) -> str:
+        return str(self.manifest["content_sha256"])
+
+
+def resolve_as_of(as_of: object | None, store: RawStore) -> tuple[pd.Timestamp, str]:
+    """The as_of to use and where it came from; the newest knowledge time when None."""
+    if as_of is not None:
+        return check_knowledge_time(as_of), "argument"
+    times = store.knowledge_times()
+    if not times:
+        raise ValidationError("The raw store is empty; run `featurelock ingest` first.")
+    return times[-1], "newest knowledge time in the raw store"
+
+
+def canonicalize(
+    retrieved: pd.DataFrame, population: pd.DataFrame, service: Service, catalog: Catalog
+) -> pd.DataFrame:
+    """One row per population row, sorted by id, columns and dtypes fixed by the definitions."""
+    pop = catalog.population(service.population)
+    ID, TS = pop.id, EVENT_TS
+    if len(retrieved) != len(population):
+        raise ValidationError(
+            f"The offline store returned {len(retrieved)} rows for {len(population)} entity rows; "
+            "expected exactly one row per entity row."
+        )
+    retrieved = retrieved.sort_values(ID, kind="mergesort").reset_index(drop=True)
+    population = population.sort_values(ID, kind="mergesort").reset_index(drop=True)
+    if not retrieved[ID].equals(population[ID]):
+        raise ValidationError("The offline store returned rows that do not match the entity rows one to one.")
+    frame = pd.DataFrame({ID: population[ID], TS: population[TS]})
+    for key in pop.keys:
+        frame[key] = population[key]
+    frame[LABEL] = population[LABEL].astype("int64")
+    for ref in service.features:
+        spec = catalog.spec(ref)
+        frame[spec.column] = retrieved[spec.column].astype(PANDAS_DTYPE[spec.dtype])
+    for column, values in request_columns(service, catalog, population).items():
+        frame[column] = values
+    frame[TS] = frame[TS].dt.tz_convert("UTC").dt.as_unit("ns")
+    return frame
+
+
+def feature_table_fingerprints(service: Service, catalog: Catalog, as_of: pd.Timestamp) -> dict[str, str]:
+    """Content hash of each view's feature table restricted to rows known at as_of."""
+    out = {}
+    for view in sorted({str(catalog.spec(r).view) for r in service.features}):
+        path = catalog.project.feature_tables_dir / f"{view}.parquet"
+        if not path.exists():
+            out[view] = "missing"
+            continue
+        table = pd.read_parquet(path)
+        table = table[table[CREATED_TS] <= as_of]
+        keys = [c for c in table.columns if not c.endswith(tuple(f"_v{i}" for i in range(1, 100)))]
+        table = table.sort_values(keys, kind="mergesort").reset_index(drop=True)
+        out[view] = "sha256:" + frame_sha256(table)
+    return out
+
+
+def inputs_of(service: Service, catalog: Catalog, as_of: pd.Timestamp, store: RawStore) -> dict[str, Any]:
+    """Everything a rebuild depends on, by stage."""
+    fingerprints = catalog.fingerprints()
+    pop = catalog.population(service.population)
+    tables = sorted({*pop.sources, *(catalog.spec(r).source for r in service.features)})
+    return {
+        "source data": {
+            "raw": {t: "sha256:" + store.fingerprint(t, as_of) for t in tables},
+            "feature_tables": feature_table_fingerprints(service, catalog, as_of),
+        },
+        "feature definitions": {
+            "features": [
+                {"ref": r, "column": catalog.spec(r).column, "fingerprint": fingerprints[r]}
+                for r in service.features
+            ],
+            "request_features": [
+                {"ref": r, "column": catalog.spec(r).column, "fingerprint": fingerprints[r]}
+                for r in service.request_features
+            ],
+            "features_lock_sha256": file_sha256(catalog.project.lock_file),
+        },
+        "population": {
+            "ref": pop.ref,
+            "fingerprint": fingerprints[pop.ref],
+            "definition": pop.definition(),
+        },
+        "environment": environment(catalog.project.root),
+    }
+
+
+def raw_store(project: Project) -> RawStore:
+    return RawStore(project.raw_dir, project.sources)
+
+
+def build_training_set(
+    project: Project,
+    service: str,
+    as_of: object | None = None,
+    profile: str = "local",
+    offline: str | None = None,
+    threads: int | None = None,
+) -> TrainingSet:
+    """Build the canonical training set of ``service`` as known at ``as_of``."""
+    spec = project.service(service)
+    catalog = check_lock(project)
+    store = raw_store(project)
+    as_of_ts, as_of_source = resolve_as_of(as_of, store)
+    pop = catalog.population(spec.population)
+    population = build_population(project, pop, as_of_ts, store)
+    entity_df = entity_frame(population, pop.keys, as_of_ts, id_column=pop.id)
+    fs = feature_store(project, profile, offline=offline, threads=threads)
+    retrieved = fs.get_historical_features(entity_df, features=fs.get_feature_service(spec.name)).to_df()
+    frame = canonicalize(retrieved, population, spec, catalog)
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "project": project.name,
+        "service": spec.name,
+        "as_of": as_of_ts.isoformat(),
+        "as_of_source": as_of_source,
+        "inputs": inputs_of(spec, catalog, as_of_ts, store),
+        "population_rows_sha256": population_hash(population),
+        "rows": len(frame),
+        "columns": {c: str(frame[c].dtype) for c in frame.columns},
+        "content_sha256": "sha256:" + frame_sha256(frame),
+    }
+    return TrainingSet(frame, manifest)
+
+
+def write_training_set(project: Project, training_set: TrainingSet, out_dir: Path | None = None) -> Path:
+    """Write ``training_set.parquet`` and ``manifest.json`` (sorted keys) atomically; return the folder."""
+    m = training_set.manifest
+    out_dir = out_dir or project.home / "datasets" / f"{m['service']}-{m['content_sha256'][7:19]}"
+    out_dir = Path(out_dir)
+    write_parquet(training_set.frame, out_dir / "training_set.parquet")
+    write_text_atomic(out_dir / "manifest.json", json.dumps(m, sort_keys=True, indent=2) + "\n")
+    return out_dir
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    path = Path(path)
+    if path.is_dir():
+        path = path / "manifest.json"
+    if not path.exists():
+        raise ValidationError(f"manifest={str(path)!r} does not exist; pass a manifest.json or its folder.")
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    if manifest.get("format") != MANIFEST_FORMAT:
+        raise ValidationError(
+            f"{path} is not a featurelock dataset manifest (format {manifest.get('format')!r})."
+        )
+    return manifest
+
+
+STAGES = ("source data", "feature definitions", "population", "environment")
+
+
+@dataclass(frozen=True)
+class Verification:
+    identical: bool
+    expected_sha256: str
+    actual_sha256: str | None
+    diverged: list[tuple[str, str]]  # (stage, what changed)
+
+
+def diff_inputs(stage: str, old: Any, new: Any, path: str = "") -> list[tuple[str, str]]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in sorted(set(old) | set(new)):
+            out += diff_inputs(stage, old.get(key), new.get(key), f"{path}.{key}" if path else key)
+        return out
+    if old != new:
+        return [(stage, f"{path}: {old!r} -> {new!r}")]
+    return []
+
+
+def verify_training_set(project: Project, manifest_path: Path, profile: str = "local") -> Verification:
+    """Rebuild from the manifest; identical, or the stages whose inputs changed."""
+    manifest = read_manifest(manifest_path)
+    rebuilt = build_training_set(project, manifest["service"], as_of=manifest["as_of"], profile=profile)
+    diverged = []
+    for stage in STAGES:
+        diverged += diff_inputs(stage, manifest["inputs"][stage], rebuilt.manifest["inputs"][stage])
+    if manifest["population_rows_sha256"] != rebuilt.manifest["population_rows_sha256"] and not any(
+        s == "population" for s, _ in diverged
+    ):
+        diverged.append(("population", "population rows changed (same definition): check the source data"))
+    return Verification(
+        identical=rebuilt.sha256 == manifest["content_sha256"],
+        expected_sha256=manifest["content_sha256"],
+        actual_sha256=rebuilt.sha256,
+        diverged=diverged,
+    )

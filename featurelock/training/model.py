@@ -1,0 +1,242 @@
+"""The scoring layer: scikit-learn pipelines built from a project's model specs, fed by feature name.
+
+- A **model spec** is a factory ``f(seed, **params) -> estimator`` decorated with ``@model_spec``;
+  its keyword defaults are the default hyperparameters, and it declares the skops types its
+  fitted model holds beyond skops' defaults (pinned in code, never ``trusted=True``).
+- Features are selected **by name** (the service's order, then request features) into a float64
+  matrix before the pipeline, whose column transformer refers to positions in that order;
+  reordering the input frame's columns cannot change a prediction.
+- With ``preprocess="impute"`` (or ``"impute_scale"``) the engine wraps the estimator: median
+  imputation with missing-value indicators (and scaling) for numbers, most-frequent imputation and
+  one-hot encoding for the features the definitions mark categorical, all fitted on training rows
+  only. With ``preprocess="none"`` the factory returns the whole pipeline itself and receives
+  ``categorical`` (the positions of categorical columns) as a keyword.
+- Every random component takes ``random_state`` from the run config.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from featurelock.core.errors import DefinitionError, NotFoundError, ValidationError
+from featurelock.features.catalog import Catalog
+
+PREPROCESS = ("impute", "impute_scale", "none")
+#: Types every featurelock pipeline may hold beyond skops' defaults (its own preprocessing).
+BASE_TRUSTED_TYPES = ("numpy.dtype",)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    factory: Callable[..., Any] = field(compare=False, repr=False)
+    preprocess: str = "impute"
+    trusted_types: tuple[str, ...] = ()
+    description: str = ""
+
+    def defaults(self) -> dict[str, Any]:
+        """The factory's keyword defaults: the spec's default hyperparameters."""
+        params = inspect.signature(self.factory).parameters
+        return {
+            n: p.default
+            for n, p in params.items()
+            if p.default is not inspect.Parameter.empty and n not in ("seed", "categorical")
+        }
+
+    @property
+    def all_trusted_types(self) -> list[str]:
+        return sorted({*BASE_TRUSTED_TYPES, *self.trusted_types})
+
+
+def model_spec(
+    *, preprocess: str = "impute", trusted_types: tuple[str, ...] = ()
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare a model spec: ``f(seed, **params)`` returning a scikit-learn estimator (or pipeline)."""
+
+    def wrap(factory: Callable[..., Any]) -> Callable[..., Any]:
+        if preprocess not in PREPROCESS:
+            raise DefinitionError(
+                f"model spec {factory.__name__}: preprocess={preprocess!r}; expected one of {PREPROCESS}."
+            )
+        if "seed" not in inspect.signature(factory).parameters:
+            raise DefinitionError(
+                f"model spec {factory.__name__}: the factory takes no `seed`; every random component "
+                "must be seeded from the run (def f(seed, **params))."
+            )
+        doc = (factory.__doc__ or "").strip()
+        factory.__featurelock__ = ModelSpec(  # type: ignore[attr-defined]
+            factory.__name__, factory, preprocess, tuple(trusted_types), doc.splitlines()[0] if doc else ""
+        )
+        return factory
+
+    return wrap
+
+
+def model_specs(catalog: Catalog) -> dict[str, ModelSpec]:
+    return catalog.project.declared(ModelSpec)
+
+
+def check_model_spec(catalog: Catalog, name: str) -> ModelSpec:
+    specs = model_specs(catalog)
+    if name not in specs:
+        raise NotFoundError(
+            f"model={name!r} is not a model spec of project {catalog.project.name!r}; expected one of "
+            f"{sorted(specs)} (declare one with @model_spec in training/)."
+        )
+    return specs[name]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines a training run besides its data. ``None`` = the service's choice."""
+
+    service: str
+    model: str | None = None
+    seed: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    baseline: str | None = None
+    baseline_params: dict[str, Any] = field(default_factory=dict)
+    holdout_from: str | None = None  # prediction times from here on are held out
+    as_of: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> RunConfig:
+        return RunConfig(**data)
+
+
+def check_config(catalog: Catalog, config: RunConfig) -> RunConfig:
+    """The config with every choice made explicit (what the run records and reproduce replays)."""
+    service = catalog.project.service(config.service)
+    resolved = RunConfig(
+        service=service.name,
+        model=config.model or service.model,
+        seed=service.seed if config.seed is None else int(config.seed),
+        params=dict(config.params),
+        baseline=config.baseline or service.baseline,
+        baseline_params=dict(config.baseline_params),
+        holdout_from=config.holdout_from or service.holdout_from,
+        as_of=config.as_of,
+    )
+    for name, params in ((resolved.model, resolved.params), (resolved.baseline, resolved.baseline_params)):
+        spec = check_model_spec(catalog, str(name))
+        unknown = sorted(set(params) - set(spec.defaults()))
+        if unknown and not _takes_kwargs(spec.factory):
+            raise ValidationError(
+                f"params {unknown} are not hyperparameters of model spec {name!r}; "
+                f"it takes {sorted(spec.defaults())}."
+            )
+    try:
+        pd.Timestamp(resolved.holdout_from).tz_convert("UTC")
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(
+            f"holdout_from={resolved.holdout_from!r} is not a timezone-aware timestamp; "
+            "use e.g. '2013-11-01T00:00:00-04:00'."
+        ) from exc
+    return resolved
+
+
+def _takes_kwargs(factory: Callable[..., Any]) -> bool:
+    return any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in inspect.signature(factory).parameters.values()
+    )
+
+
+def feature_columns(catalog: Catalog, service: str) -> list[str]:
+    """The model's inputs, by name: the service's features in order, then its request features."""
+    spec = catalog.project.service(service)
+    return [catalog.spec(ref).column for ref in spec.all_refs]
+
+
+def categorical_columns(catalog: Catalog, service: str) -> set[str]:
+    spec = catalog.project.service(service)
+    return {catalog.spec(ref).column for ref in spec.all_refs if catalog.categorical(ref)}
+
+
+def model_input(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """The named feature columns as a float64 matrix (NaN for missing), in the model's order.
+
+    Columns are looked up by name here, once; the pipeline then works on positions, so the
+    serving hot path can build one row as a plain array without a DataFrame.
+    """
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValidationError(
+            f"The input frame lacks feature column(s) {missing}; it has {sorted(frame.columns)}."
+        )
+    return np.column_stack([frame[c].astype("float64").to_numpy(na_value=np.nan) for c in columns]).astype(
+        np.float64, copy=False
+    )
+
+
+def make_pipeline(
+    spec: ModelSpec, params: dict[str, Any], seed: int, columns: list[str], categorical: set[str]
+) -> Any:
+    cat_idx = [i for i, c in enumerate(columns) if c in categorical]
+    num_idx = [i for i, c in enumerate(columns) if c not in categorical]
+    merged = {**spec.defaults(), **params}
+    if spec.preprocess == "none":
+        return spec.factory(seed=seed, categorical=cat_idx, **merged)
+    numeric_steps: list[tuple[str, Any]] = [("impute", SimpleImputer(strategy="median", add_indicator=True))]
+    if spec.preprocess == "impute_scale":
+        numeric_steps.append(("scale", StandardScaler()))
+    prep = ColumnTransformer(
+        [
+            ("num", Pipeline(numeric_steps), num_idx),
+            (
+                "cat",
+                Pipeline(
+                    [
+                        ("impute", SimpleImputer(strategy="most_frequent")),
+                        ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+                    ]
+                ),
+                cat_idx,
+            ),
+        ],
+        remainder="drop",
+    )
+    return Pipeline([("prepare", prep), ("model", spec.factory(seed=seed, **merged))])
+
+
+def split(frame: pd.DataFrame, holdout_from: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Time-based split on the prediction timestamp: train before ``holdout_from``, hold out after."""
+    cut = pd.Timestamp(holdout_from).tz_convert("UTC")
+    late = frame["event_timestamp"] >= cut
+    train, holdout = frame[~late].reset_index(drop=True), frame[late].reset_index(drop=True)
+    if train.empty or holdout.empty:
+        raise ValidationError(
+            f"holdout_from={holdout_from!r} leaves {len(train)} training and {len(holdout)} holdout rows; "
+            "pick a time inside the data."
+        )
+    return train, holdout
+
+
+def fit(catalog: Catalog, config: RunConfig, train: pd.DataFrame, which: str = "model") -> Any:
+    columns = feature_columns(catalog, config.service)
+    name, params = (
+        (config.model, config.params) if which == "model" else (config.baseline, config.baseline_params)
+    )
+    spec = check_model_spec(catalog, str(name))
+    pipeline = make_pipeline(
+        spec, params, int(config.seed or 0), columns, categorical_columns(catalog, config.service)
+    )
+    pipeline.fit(model_input(train, columns), train["label"].to_numpy())
+    return pipeline
+
+
+def predict(pipeline: Any, frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """P(label = 1) for each row, features taken by name."""
+    return pipeline.predict_proba(model_input(frame, columns))[:, 1]

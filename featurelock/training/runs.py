@@ -1,0 +1,274 @@
+"""Training runs: one directory per run, the promoted-run history, and ``reproduce``.
+
+``<data>/runs/<run_id>/`` (in the project's data directory) holds ``model.skops`` and
+``baseline.skops`` (skops, no pickle),
+``run.json`` (config, seed, split, model hashes, the training set's manifest, git commit and
+dirty flag, Python and package versions, lock-file hashes, metrics, holdout predictions hash),
+``holdout_predictions.parquet``, ``report.html`` and its plots. ``<data>/runs/promoted.json`` is
+the history of promoted runs (the last entry is served; ``rollback`` pops it).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from featurelock.core.atomic import write_atomic, write_text_atomic
+from featurelock.core.errors import NotFoundError, ValidationError
+from featurelock.data.store import write_parquet
+from featurelock.features.catalog import Catalog
+from featurelock.features.lockfile import check_lock
+from featurelock.features.project import Project
+from featurelock.training.artifacts import content_sha256, load_model, save_model
+from featurelock.training.dataset import STAGES, build_training_set, diff_inputs
+from featurelock.training.evaluate import importance, metrics, predictions_sha256, render_report
+from featurelock.training.model import (
+    RunConfig,
+    check_config,
+    check_model_spec,
+    feature_columns,
+    fit,
+    model_input,
+    predict,
+    split,
+)
+
+RUN_FORMAT = "featurelock-run/1"
+
+
+def git_state(root: Path) -> dict[str, object]:
+    def git(*args: str) -> str:
+        try:
+            out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
+        except OSError:
+            return ""
+        return out.stdout.strip() if out.returncode == 0 else ""
+
+    commit = git("rev-parse", "HEAD") or "unknown"
+    return {"commit": commit, "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run_id: str
+    path: Path
+    record: dict[str, Any]
+
+
+def _run_id(config: RunConfig, content: str) -> str:
+    stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%dT%H%M%S%fZ")
+    return f"{stamp}-{config.service}-{content[7:15]}"
+
+
+def fit_and_score(catalog: Catalog, config: RunConfig, frame: pd.DataFrame) -> dict[str, Any]:
+    """Fit model and baseline on the training rows; score the holdout. Pure: no files written."""
+    train, holdout = split(frame, str(config.holdout_from))
+    model = fit(catalog, config, train, "model")
+    baseline = fit(catalog, config, train, "baseline")
+    columns = feature_columns(catalog, config.service)
+    id_column = catalog.population(catalog.project.service(config.service).population).id
+    proba = predict(model, holdout, columns)
+    base_proba = predict(baseline, holdout, columns)
+    return {
+        "model": model,
+        "baseline": baseline,
+        "train_rows": len(train),
+        "holdout": holdout,
+        "proba": proba,
+        "baseline_proba": base_proba,
+        "id_column": id_column,
+        "predictions_sha256": predictions_sha256(holdout[id_column], proba),
+    }
+
+
+def promoted_history(project: Project) -> list[str]:
+    path = project.runs_dir / "promoted.json"
+    return json.loads(path.read_text())["history"] if path.exists() else []
+
+
+def promoted_run(project: Project) -> str | None:
+    history = promoted_history(project)
+    return history[-1] if history else None
+
+
+def read_run(project: Project, run: str) -> tuple[Path, dict[str, Any]]:
+    path = Path(run) if Path(run).is_dir() else project.runs_dir / run
+    record_path = path / "run.json"
+    if not record_path.exists():
+        known = ", ".join(list_runs(project)[-5:]) or "none"
+        raise NotFoundError(f"run={run!r} is not a run directory (no {record_path}); recent runs: {known}.")
+    record = json.loads(record_path.read_text())
+    if record.get("format") != RUN_FORMAT:
+        raise ValidationError(f"{record_path} is not a featurelock run record.")
+    return path, record
+
+
+def list_runs(project: Project) -> list[str]:
+    folder = project.runs_dir
+    return sorted(p.name for p in folder.iterdir() if (p / "run.json").exists()) if folder.exists() else []
+
+
+def train_run(
+    project: Project, config: RunConfig, profile: str = "local", progress=lambda _m: None
+) -> TrainResult:
+    """Build the training set, fit model and baseline, evaluate, write the run directory."""
+    catalog = check_lock(project)
+    config = check_config(catalog, config)
+    progress("    building the training set")
+    training_set = build_training_set(project, config.service, as_of=config.as_of, profile=profile)
+    config = RunConfig(**{**config.to_dict(), "as_of": training_set.manifest["as_of"]})
+    progress("    fitting model and baseline")
+    scored = fit_and_score(catalog, config, training_set.frame)
+    holdout, proba, base_proba = scored["holdout"], scored["proba"], scored["baseline_proba"]
+    id_column = scored["id_column"]
+    y = holdout["label"].to_numpy()
+    columns = feature_columns(catalog, config.service)
+    table = {"model": metrics(y, proba), "baseline": metrics(y, base_proba)}
+    curves = {f"model ({config.model})": proba, f"baseline ({config.baseline})": base_proba}
+    previous = promoted_run(project)
+    if previous is not None:
+        prev_path, prev = read_run(project, previous)
+        prev_pred = pd.read_parquet(prev_path / "holdout_predictions.parquet")
+        same_rows = id_column in prev_pred.columns
+        merged = holdout[[id_column]].merge(prev_pred, on=id_column, how="left") if same_rows else None
+        if merged is not None and merged["proba"].notna().all():
+            table[f"promoted {previous}"] = metrics(y, merged["proba"].to_numpy())
+            curves[f"promoted ({prev['config']['service']})"] = merged["proba"].to_numpy()
+    progress("    permutation importance and report")
+    imp = importance(scored["model"], model_input(holdout, columns), y, columns, config.seed)
+
+    content = content_sha256(_skops_bytes(scored["model"]))
+    run_id = _run_id(config, content)
+    path = project.runs_dir / run_id
+    path.mkdir(parents=True, exist_ok=False)
+    model_hashes = save_model(
+        scored["model"], path / "model.skops", check_model_spec(catalog, str(config.model)).all_trusted_types
+    )
+    baseline_hashes = save_model(
+        scored["baseline"],
+        path / "baseline.skops",
+        check_model_spec(catalog, str(config.baseline)).all_trusted_types,
+    )
+    predictions = pd.DataFrame({id_column: holdout[id_column], "proba": proba, "baseline_proba": base_proba})
+    write_parquet(predictions, path / "holdout_predictions.parquet")
+    record = {
+        "format": RUN_FORMAT,
+        "run_id": run_id,
+        "config": config.to_dict(),
+        "feature_columns": columns,
+        "model": model_hashes,
+        "baseline": baseline_hashes,
+        "dataset": training_set.manifest,
+        "split": {
+            "holdout_from": config.holdout_from,
+            "train_rows": scored["train_rows"],
+            "holdout_rows": len(holdout),
+        },
+        "metrics": table,
+        "holdout_predictions_sha256": scored["predictions_sha256"],
+        "git": git_state(project.root),
+        "environment": training_set.manifest["inputs"]["environment"],
+        "project": project.name,
+        "features_lock_sha256": training_set.manifest["inputs"]["feature definitions"][
+            "features_lock_sha256"
+        ],
+        "previous_promoted": previous,
+    }
+    facts = {
+        "run id": run_id,
+        "service": config.service,
+        "training set": f"{training_set.manifest['rows']:,} rows, {training_set.sha256}",
+        "as_of": config.as_of or "",
+        "split": f"train before {config.holdout_from}: {scored['train_rows']:,} rows; "
+        f"holdout {len(holdout):,}",
+        "seed": str(config.seed),
+        "model file sha256": model_hashes["file_sha256"],
+        "model content sha256": model_hashes["content_sha256"],
+        "holdout predictions sha256": scored["predictions_sha256"],
+        "git": f"{record['git']['commit']} (dirty: {record['git']['dirty']})",
+        "features.lock": record["features_lock_sha256"],
+        "requirements.lock": str(record["environment"]["requirements_lock_sha256"]),
+    }
+    page, plots = render_report(f"featurelock run {run_id}", y, curves, table, imp, facts)
+    for name, data in plots.items():
+        write_atomic(path / name, lambda tmp, data=data: tmp.write_bytes(data))
+    write_text_atomic(path / "report.html", page)
+    write_text_atomic(path / "run.json", json.dumps(record, sort_keys=True, indent=2) + "\n")
+    return TrainResult(run_id, path, record)
+
+
+def _skops_bytes(model: Any) -> bytes:
+    import skops.io as sio
+
+    return sio.dumps(model)
+
+
+def promote(project: Project, run: str) -> list[str]:
+    """Mark ``run`` as the one serving uses; returns the history (last = served)."""
+    _, record = read_run(project, run)
+    history = [*promoted_history(project), record["run_id"]]
+    project.runs_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(project.runs_dir / "promoted.json", json.dumps({"history": history}, indent=2) + "\n")
+    return history
+
+
+def rollback(project: Project) -> list[str]:
+    """Serve the previously promoted run again."""
+    history = promoted_history(project)
+    if len(history) < 2:
+        raise ValidationError(f"Nothing to roll back to: the promotion history is {history}.")
+    history = history[:-1]
+    write_text_atomic(project.runs_dir / "promoted.json", json.dumps({"history": history}, indent=2) + "\n")
+    return history
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    identical: bool
+    stage: str | None  # the first stage that diverged
+    details: list[tuple[str, str]]
+
+
+def reproduce(project: Project, run: str, profile: str = "local") -> Reproduction:
+    """Rebuild the training set from the run's manifest, retrain with its config, compare predictions."""
+    path, record = read_run(project, run)
+    catalog = check_lock(project)
+    config = RunConfig.from_dict(record["config"])
+    trusted = check_model_spec(catalog, str(config.model)).all_trusted_types
+    load_model(path / "model.skops", record["model"]["file_sha256"], trusted)  # refuses a swapped file
+    manifest = record["dataset"]
+    rebuilt = build_training_set(project, config.service, as_of=manifest["as_of"], profile=profile)
+    details: list[tuple[str, str]] = []
+    for stage in STAGES:
+        details += diff_inputs(stage, manifest["inputs"][stage], rebuilt.manifest["inputs"][stage])
+    if rebuilt.sha256 != manifest["content_sha256"]:
+        stage = details[0][0] if details else "source data"
+        details.append(("training set", f"content {manifest['content_sha256']} -> {rebuilt.sha256}"))
+        return Reproduction(False, stage, details)
+    scored = fit_and_score(catalog, config, rebuilt.frame)
+    same_model = content_sha256(_skops_bytes(scored["model"])) == record["model"]["content_sha256"]
+    same_predictions = scored["predictions_sha256"] == record["holdout_predictions_sha256"]
+    if same_predictions:
+        return Reproduction(True, None, details)
+    env_changes = [d for d in details if d[0] == "environment"]
+    stage = "environment" if env_changes else "model"
+    details.append(
+        (
+            "model",
+            f"model content {'same' if same_model else 'different'}; holdout predictions "
+            f"{record['holdout_predictions_sha256']} -> {scored['predictions_sha256']}",
+        )
+    )
+    return Reproduction(False, stage, details)
+
+
+def stored_predictions(project: Project, run: str) -> tuple[pd.DataFrame, np.ndarray]:
+    path, _ = read_run(project, run)
+    frame = pd.read_parquet(path / "holdout_predictions.parquet")
+    return frame, frame["proba"].to_numpy()

@@ -1,1 +1,0 @@
-"""Data layer and feature layer: raw sources, versioned feature modules, fingerprints, the lock."""

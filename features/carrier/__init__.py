@@ -1,1 +1,0 @@
-"""Feature versions of the carrier entity, one module each."""

@@ -1,1 +1,0 @@
-"""Feature versions of the flight entity, one module each."""

@@ -1,1 +1,0 @@
-"""Feature versions of the origin entity, one module each."""

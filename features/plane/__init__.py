@@ -1,1 +1,0 @@
-"""Feature versions of the plane entity, one module each."""

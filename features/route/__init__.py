@@ -1,1 +1,0 @@
-"""Feature versions of the route entity, one module each."""

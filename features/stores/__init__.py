@@ -1,1 +1,0 @@
-"""Our Feast store classes, named by `type:` in feature_store.yaml."""

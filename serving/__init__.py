@@ -1,1 +1,0 @@
-"""Serving layer: materialization, the prediction service, online/offline parity, replay."""

@@ -1,1 +1,0 @@
-"""Training layer: population, point-in-time training sets, models, reproduce (issues 3-4)."""
