@@ -3,9 +3,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PROFILE ?= local
+PROJECT ?= .
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint lock clean-data
+.PHONY: venv demo test test-fast lint lock clean-data
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,11 +17,15 @@ $(STAMP): requirements.lock pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	FEATURELOCK_PROFILE=$(PROFILE) $(BIN)/featurelock demo
+	FEATURELOCK_PROFILE=$(PROFILE) $(BIN)/featurelock demo --project $(PROJECT)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+# The edit loop: engine unit tests on tiny synthetic projects (no real data, servers or subprocesses).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -82,7 +82,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keys", type=int, default=336_776)
     args = parser.parse_args()
-    from features.stores.monotonic_sqlite import prediction_time
+    from featurelock.stores.sqlite_online import prediction_time
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -101,7 +101,7 @@ def main() -> int:
             start_date=pd.Timestamp("2013-01-01T00:00:00Z").to_pydatetime(), end_date=END.to_pydatetime()
         )
         feast_s = time.perf_counter() - start
-        from serving.materialize import materialize
+        from featurelock.serving.materialize import materialize
 
         start = time.perf_counter()
         materialize(end=END, store=ours)

@@ -23,7 +23,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from serving.examples import DEMO_FLIGHTS  # noqa: E402
+from featurelock.serving.examples import DEMO_FLIGHTS  # noqa: E402
 
 BIN = Path(sys.executable).parent
 FLIGHTS = DEMO_FLIGHTS
@@ -106,7 +106,7 @@ def feast_yaml(profile: str) -> Path:
 
     import yaml
 
-    from features.feast_repo import raw_config
+    from featurelock.features.feast_repo import raw_config
 
     path = Path(tempfile.mkdtemp()) / "feature_store.yaml"
     path.write_text(yaml.safe_dump(raw_config(profile)))

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from features.catalog import discover
+from featurelock.features.catalog import discover
 from features.raw.schema import INITIAL_KNOWLEDGE_TIME
 
 N_AIRPORTS, N_CARRIERS, N_DESTS, N_PLANES, YEARS = 40, 50, 120, 30_000, 3
@@ -35,8 +35,8 @@ def _grid(keys: dict[str, np.ndarray], step: str, hours: int) -> pd.DataFrame:
 
 def synthetic_inputs(n_rows: int, workdir: Path, seed: int = 2013, write: bool = False):
     """Feature tables under ``workdir`` (written when ``write``), the entity frame and Feast objects."""
-    from features.registration import feast_definitions
-    from features.stores.asof_duckdb import AS_OF_COLUMN, view_requests
+    from featurelock.features.registration import feast_definitions
+    from featurelock.stores.retrieval import AS_OF_COLUMN, view_requests
 
     rng = np.random.default_rng(seed)
     hours = 24 * 365 * YEARS

@@ -83,7 +83,7 @@ def hand_written_asof(entity: pd.DataFrame, views: list, as_of: pd.Timestamp) ->
 
 def run_variant(variant: str, args: argparse.Namespace) -> dict:
     """Runs in the child process: prepare inputs (untimed), time the retrieval, hash the result."""
-    from features.hashing import frame_sha256
+    from featurelock.core.hashing import frame_sha256
 
     entity, _as_of, fetch = prepare(variant, args)
     before = rss_mb()
@@ -106,8 +106,8 @@ def run_variant(variant: str, args: argparse.Namespace) -> dict:
 
 
 def prepare(variant: str, args: argparse.Namespace):
-    from features import feast_repo
-    from features.stores.asof_duckdb import AS_OF_COLUMN, view_requests
+    from featurelock.features import feast_repo
+    from featurelock.stores.retrieval import AS_OF_COLUMN, view_requests
 
     if args.scale:
         from benchmarks.synthetic import synthetic_inputs
@@ -116,7 +116,7 @@ def prepare(variant: str, args: argparse.Namespace):
         as_of = entity[AS_OF_COLUMN].iloc[0]
         if variant == "hand":
             return entity, as_of, lambda e: hand_written_asof(e, views, as_of)
-        from features.stores.asof_duckdb import FeaturelockDuckDBOfflineStore
+        from featurelock.stores.retrieval import FeaturelockDuckDBOfflineStore
 
         if variant == "ours":
             return (
@@ -135,7 +135,7 @@ def prepare(variant: str, args: argparse.Namespace):
         )
 
     from features.raw.schema import INITIAL_KNOWLEDGE_TIME
-    from training.population import ENTITY_KEYS, ID, TS, build_population
+    from featurelock.training.population import ENTITY_KEYS, ID, TS, build_population
 
     as_of = INITIAL_KNOWLEDGE_TIME
     population = build_population(as_of)
@@ -158,7 +158,7 @@ def ensure_real_data() -> None:
     if not (feature_tables_dir() / "carrier_stats.parquet").exists():
         subprocess.run([sys.executable, "-m", "featurelock", "apply"], check=True, cwd=REPO)
         subprocess.run([sys.executable, "-m", "featurelock", "ingest"], check=True, cwd=REPO)
-    from features.raw.store import RawStore
+    from featurelock.data.store import RawStore
 
     if not RawStore().knowledge_times():
         subprocess.run([sys.executable, "-m", "featurelock", "ingest"], check=True, cwd=REPO)

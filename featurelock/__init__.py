@@ -13,37 +13,34 @@ The Python API over a project (open it, build training sets, train, reproduce, s
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
-
-from featurelock.data.schema import Source
-from featurelock.features.declare import Categorical, Entity, Examples, JoinKey, RequestInput, Service, View
-from featurelock.features.population import LocalDateWindow, OneOf, population
-from featurelock.features.spec import request_feature, sql_feature
 
 __version__ = "0.2.0"
 
-__all__ = [
-    "Categorical",
-    "Entity",
-    "Examples",
-    "JoinKey",
-    "LocalDateWindow",
-    "OneOf",
-    "RequestInput",
-    "Service",
-    "Source",
-    "View",
-    "__version__",
-    "model_spec",
-    "population",
-    "request_feature",
-    "sql_feature",
-]
+#: Public name -> the engine module that defines it (imported on first use: ``import featurelock``
+#: loads nothing else, so the fingerprint normalizer runs on any Python without the stack).
+_EXPORTS = {
+    "Source": "featurelock.data.schema",
+    "Categorical": "featurelock.features.declare",
+    "Entity": "featurelock.features.declare",
+    "Examples": "featurelock.features.declare",
+    "JoinKey": "featurelock.features.declare",
+    "RequestInput": "featurelock.features.declare",
+    "Service": "featurelock.features.declare",
+    "View": "featurelock.features.declare",
+    "LocalDateWindow": "featurelock.features.population",
+    "OneOf": "featurelock.features.population",
+    "population": "featurelock.features.population",
+    "request_feature": "featurelock.features.spec",
+    "sql_feature": "featurelock.features.spec",
+    "model_spec": "featurelock.training.model",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "model_spec":  # lazily: it imports scikit-learn
-        from featurelock.training.model import model_spec
-
-        return model_spec
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'featurelock' has no attribute {name!r}")

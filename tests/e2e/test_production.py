@@ -18,17 +18,17 @@ from pathlib import Path
 import pytest
 import redis
 
-from features import feast_repo
-from features.errors import StoreUnavailableError
+from featurelock.features import feast_repo
+from featurelock.core.errors import StoreUnavailableError
 from features.paths import REPO_ROOT
-from features.pg import connect, pg_settings
-from features.publish import publish_feature_tables, publish_raw
-from serving.parity import parity
-from serving.predictor import Flight, Predictor
+from featurelock.stores.pg import connect, pg_settings
+from featurelock.features.publish import publish_feature_tables, publish_raw
+from featurelock.serving.parity import parity
+from featurelock.serving.predictor import Flight, Predictor
 from tests.conftest import PrivateRedis
-from training.dataset import build_training_set
-from training.model import RunConfig
-from training.runs import promote, train_run
+from featurelock.training.dataset import build_training_set
+from featurelock.training.model import RunConfig
+from featurelock.training.runs import promote, train_run
 
 pytestmark = pytest.mark.slow
 SERVICE = "delay_model_v1"
@@ -104,7 +104,7 @@ def test_postgres_unreachable_names_host_and_port_and_writes_nothing(prod_home, 
 
 def _apply_in_subprocess(repo: Path, home: Path) -> subprocess.Popen:
     env = {**os.environ, "FEATURELOCK_HOME": str(home), "PYTHONPATH": str(repo)}
-    code = "from features import feast_repo; feast_repo.apply('production')"
+    code = "from featurelock.features import feast_repo; feast_repo.apply('production')"
     return subprocess.Popen(
         [sys.executable, "-c", code],
         env=env,
@@ -144,10 +144,10 @@ def test_lock_is_enforced_before_the_sql_registry_is_touched(prod_home, tmp_path
 def test_api_answers_503_while_redis_is_down_and_recovers(prod_home, monkeypatch):
     from fastapi.testclient import TestClient
 
-    from serving.app import create_app
-    from serving.examples import DEMO_FLIGHTS
-    from serving.materialize import materialize
-    from serving.parity import DEFAULT_AT
+    from featurelock.serving.app import create_app
+    from featurelock.serving.examples import DEMO_FLIGHTS
+    from featurelock.serving.materialize import materialize
+    from featurelock.serving.parity import DEFAULT_AT
 
     server = PrivateRedis()
     port = server.port

@@ -5,11 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from features.build import build_feature_tables
-from features.errors import DefinitionError
-from features.raw.nycflights import flights_frame
-from features.raw.store import RawStore
-from tests.conftest import ts
+from featurelock.features.build import build_feature_tables
+from featurelock.core.errors import DefinitionError
+from featurelock.data.store import RawStore
+from featurelock.features.lockfile import check_lock
+from features.sources import flights_frame
+from tests.conftest import nyc, ts
+
+PROJECT = nyc()
+CATALOG = check_lock(PROJECT)
 
 K1, K2 = "2014-01-02T00:00:00Z", "2014-02-01T00:00:00Z"
 
@@ -49,7 +53,7 @@ def nyc_flights(rows: list[tuple[str, int, int, float | None]]) -> pd.DataFrame:
 
 @pytest.fixture
 def store(tmp_path) -> RawStore:
-    s = RawStore(tmp_path / "raw")
+    s = RawStore(tmp_path / "raw", PROJECT.sources)
     # 05:00 EST = 10:00Z, delay 10 -> departs 10:10Z; 06:00 EST = 11:00Z, delay 20 -> 11:20Z
     s.ingest("flights", nyc_flights([("a", 500, 1, 10.0), ("b", 600, 2, 20.0)]), K1)
     return s
@@ -57,13 +61,13 @@ def store(tmp_path) -> RawStore:
 
 def test_build_on_an_empty_store_says_what_to_do(tmp_path):
     with pytest.raises(DefinitionError, match=r"raw store is empty; run `featurelock ingest` first"):
-        build_feature_tables(RawStore(tmp_path / "raw"), tmp_path / "features")
+        build_feature_tables(CATALOG, RawStore(tmp_path / "raw", PROJECT.sources), tmp_path / "features")
 
 
 def test_correction_emits_only_changed_rows_with_its_knowledge_time(store, tmp_path):
     flights_k2 = nyc_flights([("b", 600, 2, 40.0)])  # the 06:00 flight actually left 40 min late
     store.ingest("flights", flights_k2, K2)
-    tables = {t.view: pd.read_parquet(t.path) for t in build_feature_tables(store, tmp_path / "features")}
+    tables = {t.view: pd.read_parquet(t.path) for t in build_feature_tables(CATALOG, store, tmp_path / "features")}
 
     carrier = tables["carrier_stats"]
     # hourly grid: 2013-01-01T00:00Z (midnight of the first day) to 12:00Z (hour after the last flight)
@@ -97,8 +101,8 @@ def test_correction_emits_only_changed_rows_with_its_knowledge_time(store, tmp_p
 
 
 def test_rebuild_from_the_same_batches_is_byte_identical(store, tmp_path):
-    first = build_feature_tables(store, tmp_path / "one", threads=1)
-    second = build_feature_tables(store, tmp_path / "two", threads=2)
+    first = build_feature_tables(CATALOG, store, tmp_path / "one", threads=1)
+    second = build_feature_tables(CATALOG, store, tmp_path / "two", threads=2)
     for a, b in zip(first, second, strict=True):
         assert a.path.name == b.path.name
         assert a.path.read_bytes() == b.path.read_bytes()

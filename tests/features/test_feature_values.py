@@ -10,11 +10,11 @@ import math
 import pandas as pd
 import pytest
 
-from features.build import compute_feature
-from features.catalog import discover
-from tests.conftest import ts, utc_series
+from featurelock.features.build import compute_feature
+from featurelock.features.catalog import discover
+from tests.conftest import nyc, ts, utc_series
 
-CATALOG = discover()
+CATALOG = discover(nyc())
 
 
 def feature(ref: str):
@@ -56,7 +56,7 @@ WEATHER = pd.DataFrame(
 )
 def test_weather_features_take_the_observation_of_the_hour_nulls_kept(ref, expected):
     # 2013-11-03 is the fall-back DST day: 05:00Z and 06:00Z are both 01:00 local; both are kept.
-    out = compute_feature(feature(ref), {"weather": WEATHER})
+    out = compute_feature(CATALOG, ref, {"weather": WEATHER})
     assert out["origin"].tolist() == ["EWR", "EWR", "JFK"]
     assert out["event_timestamp"].tolist() == [
         ts("2013-11-03T05:00Z"),
@@ -90,7 +90,7 @@ def test_origin_precip_3h_window_edges_and_nulls():
     g = grid(
         {"origin": ["EWR", "JFK", "EWR"]}, ["2013-03-10T09:00Z", "2013-03-10T09:00Z", "2013-03-10T10:00Z"]
     )
-    out = compute_feature(feature("origin_precip_3h@v1"), {"weather": weather}, grid=g)
+    out = compute_feature(CATALOG, "origin_precip_3h@v1", {"weather": weather}, grid=g)
     got = values(out, "origin_precip_3h_v1")
     # EWR@09: 0.01 + 0.02 (the null observation adds nothing); JFK@09: no observation -> null;
     # EWR@10: window [07:00, 10:00) holds 0.02, null, 0.50, 0.70 -> 1.22.
@@ -120,7 +120,7 @@ def test_origin_departures_1h_counts_actual_departures_only():
         }
     )
     g = grid({"origin": ["LGA", "EWR", "JFK"]}, ["2013-03-10T12:00Z"] * 3)
-    out = compute_feature(feature("origin_departures_1h@v1"), {"flights": flights}, grid=g)
+    out = compute_feature(CATALOG, "origin_departures_1h@v1", {"flights": flights}, grid=g)
     assert out["origin"].tolist() == ["EWR", "JFK", "LGA"]
     assert values(out, "origin_departures_1h_v1") == [1, 0, 2]
     assert str(out["origin_departures_1h_v1"].dtype) == "Int64"
@@ -163,7 +163,7 @@ CARRIER_GRID = grid(
 
 def test_carrier_dep_delay_mean_7d_v1_counts_cancelled_as_zero():
     out = compute_feature(
-        feature("carrier_dep_delay_mean_7d@v1"), {"flights": CARRIER_FLIGHTS}, grid=CARRIER_GRID
+        CATALOG, "carrier_dep_delay_mean_7d@v1", {"flights": CARRIER_FLIGHTS}, grid=CARRIER_GRID
     )
     assert out["carrier"].tolist() == ["AA", "AA", "DL", "UA"]
     got = values(out, "carrier_dep_delay_mean_7d_v1")
@@ -177,7 +177,7 @@ def test_carrier_dep_delay_mean_7d_v1_counts_cancelled_as_zero():
 
 def test_carrier_dep_delay_mean_7d_v2_excludes_cancelled():
     out = compute_feature(
-        feature("carrier_dep_delay_mean_7d@v2"), {"flights": CARRIER_FLIGHTS}, grid=CARRIER_GRID
+        CATALOG, "carrier_dep_delay_mean_7d@v2", {"flights": CARRIER_FLIGHTS}, grid=CARRIER_GRID
     )
     got = values(out, "carrier_dep_delay_mean_7d_v2")
     # AA@12:00:00 -> (10 + 30) / 2 ; AA@12:00:01 -> (30 + 60) / 2
@@ -189,7 +189,7 @@ def test_seven_day_window_is_168_hours_across_dst():
     # and counts; one second earlier it would not.
     flights = CARRIER_FLIGHTS.iloc[[0]].copy()
     g = grid({"carrier": ["AA", "AA"]}, ["2013-03-10T12:00Z", "2013-03-10T12:00:01Z"])
-    out = compute_feature(feature("carrier_dep_delay_mean_7d@v2"), {"flights": flights}, grid=g)
+    out = compute_feature(CATALOG, "carrier_dep_delay_mean_7d@v2", {"flights": flights}, grid=g)
     assert values(out, "carrier_dep_delay_mean_7d_v2") == [10.0, None]
 
 
@@ -214,7 +214,7 @@ def test_carrier_delayed_share_24h():
         }
     )
     g = grid({"carrier": ["B6", "B6"]}, ["2013-11-03T12:00Z", "2013-11-02T12:00Z"])
-    out = compute_feature(feature("carrier_delayed_share_24h@v1"), {"flights": flights}, grid=g)
+    out = compute_feature(CATALOG, "carrier_delayed_share_24h@v1", {"flights": flights}, grid=g)
     assert out["event_timestamp"].tolist() == [ts("2013-11-02T12:00Z"), ts("2013-11-03T12:00Z")]
     assert values(out, "carrier_delayed_share_24h_v1") == [None, 0.5]
 
@@ -240,7 +240,7 @@ def test_route_dep_delay_mean_30d_keys_on_origin_and_dest():
         }
     )
     g = grid({"origin": ["JFK", "EWR", "JFK"], "dest": ["LAX", "LAX", "SFO"]}, ["2013-03-10T00:00Z"] * 3)
-    out = compute_feature(feature("route_dep_delay_mean_30d@v1"), {"flights": flights}, grid=g)
+    out = compute_feature(CATALOG, "route_dep_delay_mean_30d@v1", {"flights": flights}, grid=g)
     assert list(zip(out["origin"], out["dest"], strict=True)) == [
         ("EWR", "LAX"),
         ("JFK", "LAX"),
@@ -262,13 +262,13 @@ PLANES = pd.DataFrame(
 
 
 def test_plane_age_null_when_year_unknown():
-    out = compute_feature(feature("plane_age@v1"), {"planes": PLANES})
+    out = compute_feature(CATALOG, "plane_age@v1", {"planes": PLANES})
     assert values(out, "plane_age_v1") == [9, 15, None]
     assert str(out["plane_age_v1"].dtype) == "Int64"
 
 
 def test_plane_seats():
-    out = compute_feature(feature("plane_seats@v1"), {"planes": PLANES})
+    out = compute_feature(CATALOG, "plane_seats@v1", {"planes": PLANES})
     assert out["tailnum"].tolist() == ["N10156", "N102UW", "N1NULL"]
     assert values(out, "plane_seats_v1") == [55, 182, 2]
 

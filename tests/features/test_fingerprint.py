@@ -13,11 +13,13 @@ from datetime import timedelta
 
 import pytest
 
-from features.catalog import discover
-from features.fingerprint import fingerprint, normalize_source, normalize_sql
-from features.paths import FEATURES_PACKAGE, REPO_ROOT
+from featurelock.features.catalog import discover
+from featurelock.features.fingerprint import fingerprint, normalize_source, normalize_sql
+from tests.conftest import REPO_ROOT, nyc
 
-CATALOG = discover()
+FEATURES_PACKAGE = REPO_ROOT / "features"
+
+CATALOG = discover(nyc())
 SPEC = CATALOG.spec("carrier_delayed_share_24h@v1")
 SOURCE = CATALOG.sources[SPEC.ref]
 GRID = "SELECT carrier, event_timestamp FROM grid_source"
@@ -116,9 +118,15 @@ def test_golden_fingerprint():
 
 
 def _fingerprints_in_subprocess(seed: str) -> dict[str, str]:
-    code = "import json; from features.catalog import discover; print(json.dumps(discover().fingerprints()))"
+    code = (
+        "import json, sys; from featurelock.features.catalog import discover;"
+        "from featurelock.features.project import Project;"
+        "print(json.dumps(discover(Project(sys.argv[1])).fingerprints()))"
+    )
     env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(REPO_ROOT)}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(REPO_ROOT)], env=env, capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout)
 
 
@@ -148,7 +156,7 @@ def test_normalization_is_the_same_on_newer_pythons(python):
     """Python 3.12 tokenizes f-strings into several tokens; the normalizer keeps them whole."""
     paths = sorted(str(p) for p in FEATURES_PACKAGE.glob("*/*_v*.py"))
     code = (
-        "import json, sys; from features.fingerprint import normalize_source;"
+        "import json, sys; from featurelock.features.fingerprint import normalize_source;"
         "paths = json.loads(sys.argv[1]);"
         "out = [normalize_source(open(p).read()) for p in paths] + [normalize_source(sys.argv[2])];"
         "print(json.dumps(out))"

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from features.catalog import discover
-from features.lockfile import add_new_versions, lock_violations, read_lock, render_lock
-from features.paths import REPO_ROOT
+from featurelock.features.catalog import discover
+from featurelock.features.lockfile import add_new_versions, lock_violations, read_lock, render_lock
+from featurelock.features.project import Project
+from tests.conftest import REPO_ROOT
 
 BIN = Path(sys.executable).parent
 IGNORE = shutil.ignore_patterns(
@@ -77,7 +78,7 @@ def edit(repo: Path, relative: str, old: str, new: str) -> None:
         (
             "features/origin/origin_precip_3h_v1.py",
             'source="weather"',
-            'source="weather_hourly"',
+            'source="flights"',
             "origin_precip_3h",
         ),
     ],
@@ -155,10 +156,12 @@ def test_new_version_is_refused_until_locked_and_lock_never_rewrites_v1(repo):
     assert applied.returncode == 0, applied.stderr
 
 
-def test_lock_refuses_to_run_over_a_changed_entry(tmp_path):
-    catalog = discover()
-    lock = tmp_path / "features.lock"
-    add_new_versions(catalog, lock)
+def test_lock_refuses_to_run_over_a_changed_entry(repo):
+    project = Project(repo)
+    catalog = discover(project)
+    lock = project.lock_file
+    lock.unlink()
+    add_new_versions(project, catalog)
     entries = read_lock(lock)
     assert list(entries) == list(catalog.fingerprints())
     tampered = dict(entries)
@@ -168,30 +171,31 @@ def test_lock_refuses_to_run_over_a_changed_entry(tmp_path):
     problems = lock_violations(catalog, read_lock(lock))
     assert len(problems) == 1 and problems[0].startswith("plane_age@v1 changed after it was locked")
     with pytest.raises(Exception, match=r"only adds new versions; fix these first"):
-        add_new_versions(catalog, lock)
+        add_new_versions(project, catalog)
     assert read_lock(lock)[ref].fingerprint == "sha256:" + "0" * 64  # untouched
 
 
 def test_committed_lock_matches_the_modules():
-    assert lock_violations(discover(), read_lock()) == []
+    project = Project(REPO_ROOT)
+    assert lock_violations(discover(project), read_lock(project.lock_file)) == []
 
 
-def test_deprecate_marks_one_entry_and_keeps_it_locked(tmp_path):
-    from features.errors import LockError
-    from features.lockfile import deprecate
+def test_deprecate_marks_one_entry_and_keeps_it_locked(repo):
+    from featurelock.core.errors import LockError
+    from featurelock.features.lockfile import deprecate
 
-    catalog = discover()
-    lock = tmp_path / "features.lock"
-    add_new_versions(catalog, lock)
+    project = Project(repo)
+    catalog = discover(project)
+    lock = project.lock_file
     before = lock.read_text().splitlines()
-    entry = deprecate("carrier_dep_delay_mean_7d@v1", lock)
+    entry = deprecate(project, "carrier_dep_delay_mean_7d@v1")
     after = lock.read_text().splitlines()
     assert entry.deprecated
     changed = [(a, b) for a, b in zip(before, after, strict=True) if a != b]
     assert changed == [(changed[0][0], changed[0][0] + " deprecated")]  # one line, marker appended
     assert changed[0][0].startswith("carrier_dep_delay_mean_7d@v1 sha256:")
     assert lock_violations(catalog, read_lock(lock)) == []  # still locked and intact
-    deprecate("carrier_dep_delay_mean_7d@v1", lock)
+    deprecate(project, "carrier_dep_delay_mean_7d@v1")
     assert lock.read_text().splitlines() == after  # idempotent
     with pytest.raises(LockError, match=r"ref='nope@v1' is not in features.lock"):
-        deprecate("nope@v1", lock)
+        deprecate(project, "nope@v1")

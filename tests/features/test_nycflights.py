@@ -5,8 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from features.errors import ValidationError
-from features.raw.nycflights import flights_frame, local_clock_to_utc, weather_frame
+from features.sources import flights_frame, local_clock_to_utc, weather_frame
 from tests.conftest import ts
 
 
@@ -21,9 +20,9 @@ def test_spring_forward_day_uses_edt_after_and_est_before():
 
 
 def test_nonexistent_and_ambiguous_wall_times_need_a_hint():
-    with pytest.raises(ValidationError, match=r"ambiguous or do not exist.*hint_utc"):
+    with pytest.raises(ValueError, match=r"ambiguous or do not exist.*hint_utc"):
         local_clock_to_utc(s([2013]), s([3]), s([10]), s([230]))
-    with pytest.raises(ValidationError, match=r"ambiguous or do not exist"):
+    with pytest.raises(ValueError, match=r"ambiguous or do not exist"):
         local_clock_to_utc(s([2013]), s([11]), s([3]), s([130]))
     hint = pd.Series([ts("2013-11-03T05:00Z"), ts("2013-11-03T06:00Z")])
     out = local_clock_to_utc(s([2013, 2013]), s([11, 11]), s([3, 3]), s([130, 130]), hint)
@@ -31,7 +30,7 @@ def test_nonexistent_and_ambiguous_wall_times_need_a_hint():
 
 
 def test_hint_that_disagrees_is_an_error():
-    with pytest.raises(ValidationError, match=r"disagree with their UTC hour"):
+    with pytest.raises(ValueError, match=r"disagree with their UTC hour"):
         local_clock_to_utc(s([2013]), s([1]), s([1]), s([515]), pd.Series([ts("2013-01-01T11:00Z")]))
 
 

@@ -13,9 +13,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from features.errors import NotFoundError, SchemaError, ValidationError
-from features.raw.store import RawStore
-from tests.conftest import ts, utc_series
+from featurelock.core.errors import NotFoundError, SchemaError, ValidationError
+from featurelock.data.store import RawStore
+from tests.conftest import REPO_ROOT, nyc, ts, utc_series
+
+SOURCES = nyc().sources
 
 K1 = "2014-01-02T00:00:00Z"
 K2 = "2014-02-01T00:00:00Z"
@@ -61,7 +63,7 @@ def files(root: Path) -> list[str]:
 
 
 def test_ingest_then_read_adds_created_timestamp_and_sorts(tmp_path):
-    store = RawStore(tmp_path)
+    store = RawStore(tmp_path, SOURCES)
     result = store.ingest("airlines", airlines().iloc[::-1], K1)
     assert result.status == "written" and result.rows == 2
     out = store.read("airlines")
@@ -71,7 +73,7 @@ def test_ingest_then_read_adds_created_timestamp_and_sorts(tmp_path):
 
 
 def test_identical_reingest_is_a_noop(tmp_path):
-    store = RawStore(tmp_path)
+    store = RawStore(tmp_path, SOURCES)
     store.ingest("weather", weather(), K1)
     before = files(tmp_path)
     again = store.ingest("weather", weather().sample(frac=1, random_state=3), K1)
@@ -80,7 +82,7 @@ def test_identical_reingest_is_a_noop(tmp_path):
 
 
 def test_correction_appends_and_as_of_hides_it(tmp_path):
-    store = RawStore(tmp_path)
+    store = RawStore(tmp_path, SOURCES)
     store.ingest("weather", weather((39.02, 39.92)), K1)
     fp_k1 = store.fingerprint("weather", as_of=ts(K1))
     corrected = weather((39.02, 41.0)).iloc[[1]]
@@ -136,7 +138,7 @@ def test_correction_appends_and_as_of_hides_it(tmp_path):
     ],
 )
 def test_bad_batches_are_rejected_and_nothing_is_written(tmp_path, mutate, message):
-    store = RawStore(tmp_path)
+    store = RawStore(tmp_path, SOURCES)
     store.ingest("weather", weather(), K1)
     before = files(tmp_path)
     with pytest.raises(SchemaError, match=message):
@@ -145,7 +147,7 @@ def test_bad_batches_are_rejected_and_nothing_is_written(tmp_path, mutate, messa
 
 
 def test_naive_knowledge_time_and_unknown_table_are_rejected(tmp_path):
-    store = RawStore(tmp_path)
+    store = RawStore(tmp_path, SOURCES)
     with pytest.raises(ValidationError, match=r"knowledge_time='2014-01-02' is naive.*UTC offset"):
         store.ingest("weather", weather(), "2014-01-02")
     with pytest.raises(NotFoundError, match=r"table='wether' is not a raw table"):
@@ -154,7 +156,7 @@ def test_naive_knowledge_time_and_unknown_table_are_rejected(tmp_path):
 
 
 def test_same_knowledge_time_overlap_is_refused(tmp_path):
-    store = RawStore(tmp_path)
+    store = RawStore(tmp_path, SOURCES)
     store.ingest("weather", weather((39.02, 39.92)), K1)
     with pytest.raises(
         SchemaError, match=r"already stored with the same knowledge time.*later knowledge time"
@@ -164,13 +166,14 @@ def test_same_knowledge_time_overlap_is_refused(tmp_path):
 
 def test_ingest_killed_mid_write_leaves_previous_store_readable(tmp_path):
     """SIGKILL a large ingest at several moments: the store reads as before or as after, never half."""
-    store = RawStore(tmp_path)
+    store = RawStore(tmp_path, SOURCES)
     store.ingest("weather", weather(), K1)
     before = store.read("weather")
     script = textwrap.dedent(
         f"""
         import pandas as pd
-        from features.raw.store import RawStore
+        from featurelock.data.store import RawStore
+        from featurelock.features.project import Project
         n = 400_000
         frame = pd.DataFrame({{
             "origin": [f"A{{i:06d}}" for i in range(n)],
@@ -182,7 +185,8 @@ def test_ingest_killed_mid_write_leaves_previous_store_readable(tmp_path):
                   "pressure", "visib"]:
             frame[c] = 1.5
         print("ready", flush=True)
-        RawStore({str(tmp_path)!r}).ingest("weather", frame, "2014-03-01T00:00:00Z")
+        sources = Project({str(REPO_ROOT)!r}).sources
+        RawStore({str(tmp_path)!r}, sources).ingest("weather", frame, "2014-03-01T00:00:00Z")
         """
     )
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)

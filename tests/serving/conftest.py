@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from features import feast_repo
-from serving.materialize import materialize
-from serving.parity import DEFAULT_AT
-from training.model import RunConfig
-from training.runs import promote, train_run
+from featurelock.features import feast_repo
+from featurelock.serving.materialize import materialize
+from featurelock.serving.parity import DEFAULT_AT
+from featurelock.training.model import RunConfig
+from featurelock.training.runs import promote, train_run
 
 
 @pytest.fixture(scope="session")

@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from serving.app import MAX_BATCH, create_app
-from serving.log import log_path
-from serving.parity import DEFAULT_AT
-from serving.replay import replay
+from featurelock.serving.app import MAX_BATCH, create_app
+from featurelock.serving.log import log_path
+from featurelock.serving.parity import DEFAULT_AT
+from featurelock.serving.replay import replay
 
 pytestmark = pytest.mark.slow
 FLIGHT = {

@@ -12,14 +12,14 @@ from feast.protos.feast.types.EntityKey_pb2 import EntityKey
 from feast.protos.feast.types.Value_pb2 import Value
 from feast.types import Float64, String
 
-from features.errors import StoreUnavailableError
-from features.stores.asof_duckdb import AS_OF_COLUMN
-from features.stores.monotonic_sqlite import (
+from featurelock.core.errors import StoreUnavailableError
+from featurelock.stores.retrieval import AS_OF_COLUMN
+from featurelock.stores.sqlite_online import (
     FeaturelockSqliteOnlineStore,
     FeaturelockSqliteOnlineStoreConfig,
     prediction_time,
 )
-from features.stores.pit_join import ViewRequest, point_in_time_join
+from featurelock.stores.duckdb_join import ViewRequest, point_in_time_join
 
 T0 = datetime(2013, 6, 1, 12, tzinfo=UTC)
 K1, K2 = datetime(2014, 1, 2, tzinfo=UTC), datetime(2014, 2, 1, tzinfo=UTC)
@@ -125,8 +125,8 @@ def test_locked_database_is_reported_as_unavailable(store):
 def test_compiled_preprocessing_is_bit_identical_or_not_used():
     import numpy as np
 
-    from serving.fast_path import FastPredictor
-    from training.model import make_pipeline
+    from featurelock.serving.fast_path import FastPredictor
+    from featurelock.training.model import make_pipeline
 
     columns = ["a_v1", "b_v1", "sched_dep_dow_v1"]
     rng = np.random.default_rng(0)

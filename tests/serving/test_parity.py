@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from serving.materialize import materialize, read_state
-from serving.parity import DEFAULT_AT, parity
+from featurelock.serving.materialize import materialize, read_state
+from featurelock.serving.parity import DEFAULT_AT, parity
 
 pytestmark = pytest.mark.slow
 

@@ -9,9 +9,9 @@ from types import SimpleNamespace
 import pytest
 import redis
 
-from features.errors import StoreUnavailableError
-from features.stores.monotonic_redis import FeaturelockRedisOnlineStore, FeaturelockRedisOnlineStoreConfig
-from features.stores.monotonic_sqlite import FeaturelockSqliteOnlineStore, FeaturelockSqliteOnlineStoreConfig
+from featurelock.core.errors import StoreUnavailableError
+from featurelock.stores.redis_online import FeaturelockRedisOnlineStore, FeaturelockRedisOnlineStoreConfig
+from featurelock.stores.sqlite_online import FeaturelockSqliteOnlineStore, FeaturelockSqliteOnlineStoreConfig
 from tests.conftest import PrivateRedis
 from tests.serving.test_online_store import K1, K2, T0, TTL, key, read, write
 

@@ -13,10 +13,10 @@ import skops.io as sio
 from sklearn.pipeline import make_pipeline as sk_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from features.errors import ValidationError
-from training.artifacts import ArtifactError, content_sha256, load_model, save_model
-from training.evaluate import metrics, predictions_sha256
-from training.model import RunConfig, check_config, make_pipeline, model_input, split
+from featurelock.core.errors import ValidationError
+from featurelock.training.artifacts import ArtifactError, content_sha256, load_model, save_model
+from featurelock.training.evaluate import metrics, predictions_sha256
+from featurelock.training.model import RunConfig, check_config, make_pipeline, model_input, split
 
 
 def test_metrics_match_hand_computed_values():

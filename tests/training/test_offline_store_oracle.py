@@ -11,8 +11,9 @@ import pytest
 from feast import Entity, FeatureView, Field, FileSource, ValueType
 from feast.types import Float64, Int64, String
 
-from features.errors import ValidationError
-from features.stores.asof_duckdb import AS_OF_COLUMN, FeaturelockDuckDBOfflineStore
+from featurelock.core.errors import ValidationError
+from featurelock.stores.duckdb_offline import FeaturelockDuckDBOfflineStore
+from featurelock.stores.retrieval import AS_OF_COLUMN
 from tests.conftest import ts
 
 K1, K2 = ts("2014-01-02T00:00Z"), ts("2014-02-01T00:00Z")

@@ -11,8 +11,8 @@ from feast import Entity, FeatureView, Field, ValueType
 from feast.infra.offline_stores.contrib.postgres_offline_store.postgres_source import PostgreSQLSource
 from feast.types import Float64, Int64, String
 
-from features.pg import PgSettings, connect, replace_table
-from features.stores.pg_offline import FeaturelockPostgreSQLOfflineStore
+from featurelock.stores.pg import PgSettings, connect, replace_table
+from featurelock.stores.pg_offline import FeaturelockPostgreSQLOfflineStore
 from tests.conftest import ts
 from tests.training.test_offline_store_oracle import (
     CARRIER_ROWS,

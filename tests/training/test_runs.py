@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features import feast_repo
-from features.build import build_feature_tables
-from features.raw.store import RawStore
-from training.dataset import build_training_set
-from training.model import RunConfig
-from training.runs import (
+from featurelock.features import feast_repo
+from featurelock.features.build import build_feature_tables
+from featurelock.data.store import RawStore
+from featurelock.training.dataset import build_training_set
+from featurelock.training.model import RunConfig
+from featurelock.training.runs import (
     fit_and_score,
     list_runs,
     promote,
@@ -40,8 +40,8 @@ def test_same_config_same_model_different_seed_different_model(frame):
     a, b = fit_and_score(config, frame), fit_and_score(config, frame)
     assert a["predictions_sha256"] == b["predictions_sha256"]
     assert np.array_equal(a["proba"], b["proba"])
-    from training.artifacts import content_sha256
-    from training.runs import _skops_bytes
+    from featurelock.training.artifacts import content_sha256
+    from featurelock.training.runs import _skops_bytes
 
     assert content_sha256(_skops_bytes(a["model"])) == content_sha256(_skops_bytes(b["model"]))
     c = fit_and_score(RunConfig(service="delay_model_v1", params=FAST, seed=2), frame)
@@ -163,7 +163,7 @@ def test_unknown_run_is_a_clear_error(run_home):
 
 
 def test_lineage_lists_services_and_runs(run_home):
-    from training.lineage import lineage
+    from featurelock.training.lineage import lineage
 
     _, v1 = run_home
     info = lineage("carrier_dep_delay_mean_7d@v1")

@@ -12,24 +12,24 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
-from features import feast_repo
-from features.build import build_feature_tables
-from features.catalog import discover
-from features.errors import NotFoundError, ValidationError
+from featurelock.features import feast_repo
+from featurelock.features.build import build_feature_tables
+from featurelock.features.catalog import discover
+from featurelock.core.errors import NotFoundError, ValidationError
 from features.raw.nycflights import nycflights_batches
 from features.raw.schema import INITIAL_KNOWLEDGE_TIME
-from features.raw.store import RawStore
+from featurelock.data.store import RawStore
 from features.services import SERVICES
-from features.stores.asof_duckdb import AS_OF_COLUMN, view_requests
-from features.stores.pit_join import point_in_time_join
-from training.dataset import (
+from featurelock.stores.retrieval import AS_OF_COLUMN, view_requests
+from featurelock.stores.duckdb_join import point_in_time_join
+from featurelock.training.dataset import (
     build_training_set,
     canonicalize,
     read_manifest,
     verify_training_set,
     write_training_set,
 )
-from training.population import ENTITY_KEYS, ID, TS, build_population
+from featurelock.training.population import ENTITY_KEYS, ID, TS, build_population
 
 pytestmark = pytest.mark.slow
 SERVICE = "delay_model_v1"
