@@ -11,9 +11,9 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+from features.raw.schema import INITIAL_KNOWLEDGE_TIME
 
 from featurelock.features.catalog import discover
-from features.raw.schema import INITIAL_KNOWLEDGE_TIME
 
 N_AIRPORTS, N_CARRIERS, N_DESTS, N_PLANES, YEARS = 40, 50, 120, 30_000, 3
 START = pd.Timestamp("2013-01-01T00:00:00Z")

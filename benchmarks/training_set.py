@@ -135,6 +135,7 @@ def prepare(variant: str, args: argparse.Namespace):
         )
 
     from features.raw.schema import INITIAL_KNOWLEDGE_TIME
+
     from featurelock.training.population import ENTITY_KEYS, ID, TS, build_population
 
     as_of = INITIAL_KNOWLEDGE_TIME

@@ -217,7 +217,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from featurelock.serving.app import create_app
 
-    uvicorn.run(create_app(args.project, args.run, args.profile), host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(
+        create_app(args.project, args.run, args.profile), host=args.host, port=args.port, log_level="warning"
+    )
     return 0
 
 

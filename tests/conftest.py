@@ -28,6 +28,7 @@ def home(tmp_path, monkeypatch):
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 INITIAL_KNOWLEDGE_TIME = pd.Timestamp("2014-01-02T00:00:00Z")  # declared by features/sources.py
+DEFAULT_AT = pd.Timestamp("2013-12-30T18:00:00Z")  # the parity time serving/examples.py declares
 
 
 def nyc(home: Path | None = None):

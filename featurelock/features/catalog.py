@@ -103,7 +103,8 @@ def _check_spec(project: Project, spec: FeatureSpec, folder: str, path: Path) ->
             )
         if spec.source not in project.sources:
             raise DefinitionError(
-                f"{where}: source={spec.source!r} is not a raw table; expected one of {sorted(project.sources)}."
+                f"{where}: source={spec.source!r} is not a raw table; "
+                f"expected one of {sorted(project.sources)}."
             )
     else:
         unknown = [i for i in spec.inputs if i not in project.request_inputs]

@@ -67,7 +67,8 @@ class RequestInput:
     def __post_init__(self) -> None:
         if self.kind not in REQUEST_KINDS:
             raise DefinitionError(
-                f"RequestInput {self.name!r}: kind={self.kind!r} is not supported; use one of {REQUEST_KINDS}."
+                f"RequestInput {self.name!r}: kind={self.kind!r} is not supported; "
+                f"use one of {REQUEST_KINDS}."
             )
 
 

@@ -8,7 +8,6 @@ With FEATURELOCK_API_TOKEN set, every endpoint but /health requires ``Authorizat
 <token>`` (compared in constant time).
 """
 
-
 import hmac
 import os
 from collections.abc import AsyncIterator

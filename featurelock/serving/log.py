@@ -41,6 +41,7 @@ def read_log(path: Path) -> list[dict[str, Any]]:
     path = Path(path)
     if not path.exists():
         raise ValidationError(
-            f"log={str(path)!r} does not exist; the service writes <data directory>/predictions/predictions.jsonl."
+            f"log={str(path)!r} does not exist; the service writes "
+            "<data directory>/predictions/predictions.jsonl."
         )
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from features.raw.schema import INITIAL_KNOWLEDGE_TIME
+from tests.conftest import INITIAL_KNOWLEDGE_TIME, REPO_ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -19,7 +19,12 @@ pytestmark = pytest.mark.slow
 def featurelock(home: Path, *args: str, seed: str = "0") -> subprocess.CompletedProcess:
     env = {**os.environ, "FEATURELOCK_HOME": str(home), "PYTHONHASHSEED": seed}
     result = subprocess.run(
-        [sys.executable, "-m", "featurelock", *args], env=env, capture_output=True, text=True, timeout=900
+        [sys.executable, "-m", "featurelock", *args],
+        env=env,
+        cwd=REPO_ROOT / "features",  # the project is found from the working directory's parents
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return result
@@ -39,7 +44,7 @@ def demo_home(tmp_path_factory) -> tuple[Path, str]:
 def test_demo_ingests_builds_and_registers_versioned_views(demo_home):
     home, out = demo_home
     assert "flights   written    336,776 rows" in out
-    assert "15 feature versions, all locked and unchanged" in out
+    assert "15 feature versions and 1 population(s), all locked and unchanged" in out
     assert (
         "carrier_stats    ttl=1:00:00  [carrier_delayed_share_24h_v1, carrier_dep_delay_mean_7d_v1, "
         "carrier_dep_delay_mean_7d_v2]" in out

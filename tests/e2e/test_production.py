@@ -18,17 +18,18 @@ from pathlib import Path
 import pytest
 import redis
 
-from featurelock.features import feast_repo
 from featurelock.core.errors import StoreUnavailableError
-from features.paths import REPO_ROOT
-from featurelock.stores.pg import connect, pg_settings
+from featurelock.data.store import RawStore
+from featurelock.features import feast_repo
 from featurelock.features.publish import publish_feature_tables, publish_raw
 from featurelock.serving.parity import parity
-from featurelock.serving.predictor import Flight, Predictor
-from tests.conftest import PrivateRedis
+from featurelock.serving.predictor import Predictor
+from featurelock.stores.pg import connect, pg_settings
 from featurelock.training.dataset import build_training_set
+from featurelock.training.entity_rows import Request
 from featurelock.training.model import RunConfig
 from featurelock.training.runs import promote, train_run
+from tests.conftest import DEFAULT_AT, REPO_ROOT, PrivateRedis, nyc
 
 pytestmark = pytest.mark.slow
 SERVICE = "delay_model_v1"
@@ -51,11 +52,11 @@ def prod_home(real_home, tmp_path_factory) -> Iterator[Path]:
     client = redis.Redis(host="127.0.0.1", port=6379, db=int(REDIS_DB))
     client.flushdb()
     try:
-        publish_raw()
-        publish_feature_tables()
-        feast_repo.apply("production")
-        feast_repo.apply("local")
-        promote(train_run(RunConfig(service=SERVICE, params={"max_iter": 20})).run_id)
+        publish_raw(RawStore(nyc().raw_dir, nyc().sources))
+        publish_feature_tables(nyc())
+        feast_repo.apply(nyc(), "production")
+        feast_repo.apply(nyc(), "local")
+        promote(nyc(), train_run(nyc(), RunConfig(service=SERVICE, params={"max_iter": 20})).run_id)
         yield home
     finally:
         with connect() as conn:
@@ -69,23 +70,32 @@ def prod_home(real_home, tmp_path_factory) -> Iterator[Path]:
 
 
 def test_training_set_hash_is_the_same_on_postgres_and_duckdb(prod_home):
-    local = build_training_set(SERVICE, profile="local")
-    production = build_training_set(SERVICE, profile="production")
+    local = build_training_set(nyc(), SERVICE, profile="local")
+    production = build_training_set(nyc(), SERVICE, profile="production")
     assert production.sha256 == local.sha256
     assert production.manifest["rows"] == 328_521
 
 
 def test_parity_on_redis_and_same_online_values_as_sqlite(prod_home):
-    report = parity(sample=1000, profile="production")
+    report = parity(nyc(), sample=1000, profile="production")
     assert report.mismatches == 0, report.examples
-    parity(sample=10, profile="local")  # materializes SQLite to the same time
+    parity(nyc(), sample=10, profile="local")  # materializes SQLite to the same time
     at = datetime.fromisoformat(report.at)
+    keys = ("origin", "dest", "carrier", "tailnum")
     flights = [
-        Flight("JFK", "LAX", "AA", "N338AA", at, 2475.0, prediction_time=at),
-        Flight("EWR", "ORD", "UA", None, at, 719.0, prediction_time=at),
+        Request(
+            dict(zip(keys, ("JFK", "LAX", "AA", "N338AA"), strict=True)),
+            {"sched_dep_time": at, "distance": 2475.0},
+            at,
+        ),
+        Request(
+            dict(zip(keys, ("EWR", "ORD", "UA", None), strict=True)),
+            {"sched_dep_time": at, "distance": 719.0},
+            at,
+        ),
     ]
-    on_redis = Predictor.load(None, "production").online(flights)
-    on_sqlite = Predictor.load(None, "local").online(flights)
+    on_redis = Predictor.load(nyc(), None, "production").online(flights)
+    on_sqlite = Predictor.load(nyc(), None, "local").online(flights)
     assert on_redis == on_sqlite
     assert on_redis[0]["carrier_dep_delay_mean_7d_v1"][0] is not None
 
@@ -98,15 +108,19 @@ def test_postgres_unreachable_names_host_and_port_and_writes_nothing(prod_home, 
     datasets = prod_home / "datasets"
     before = sorted(datasets.rglob("*")) if datasets.exists() else []
     with pytest.raises(StoreUnavailableError, match=rf"PostgreSQL at 127.0.0.1:{closed} .* is unreachable"):
-        build_training_set(SERVICE, profile="production")
+        build_training_set(nyc(), SERVICE, profile="production")
     assert (sorted(datasets.rglob("*")) if datasets.exists() else []) == before
 
 
 def _apply_in_subprocess(repo: Path, home: Path) -> subprocess.Popen:
     env = {**os.environ, "FEATURELOCK_HOME": str(home), "PYTHONPATH": str(repo)}
-    code = "from featurelock.features import feast_repo; feast_repo.apply('production')"
+    code = (
+        "import sys; from featurelock.features import feast_repo;"
+        "from featurelock.features.project import Project;"
+        "feast_repo.apply(Project(sys.argv[1]), 'production')"
+    )
     return subprocess.Popen(
-        [sys.executable, "-c", code],
+        [sys.executable, "-c", code, str(repo)],
         env=env,
         cwd=repo,
         stdout=subprocess.PIPE,
@@ -119,7 +133,7 @@ def test_concurrent_applies_leave_the_sql_registry_consistent(prod_home):
     procs = [_apply_in_subprocess(REPO_ROOT, prod_home) for _ in range(2)]
     results = [(*p.communicate(timeout=300), p.returncode) for p in procs]
     assert any(code == 0 for _, _, code in results), results
-    store = feast_repo.feature_store("production")
+    store = feast_repo.feature_store(nyc(), "production")
     assert sorted(v.name for v in store.list_feature_views()) == [
         "carrier_stats",
         "origin_activity",
@@ -145,9 +159,9 @@ def test_api_answers_503_while_redis_is_down_and_recovers(prod_home, monkeypatch
     from fastapi.testclient import TestClient
 
     from featurelock.serving.app import create_app
-    from featurelock.serving.examples import DEMO_FLIGHTS
     from featurelock.serving.materialize import materialize
-    from featurelock.serving.parity import DEFAULT_AT
+
+    DEMO_FLIGHTS = [dict(r) for r in nyc().examples.requests]
 
     server = PrivateRedis()
     port = server.port
@@ -156,8 +170,8 @@ def test_api_answers_503_while_redis_is_down_and_recovers(prod_home, monkeypatch
     (prod_home / "materialize.production.json").unlink(missing_ok=True)
     server.start()
     try:
-        materialize(end=DEFAULT_AT, profile="production")
-        with TestClient(create_app(None, "production")) as client:
+        materialize(nyc(), end=DEFAULT_AT, profile="production")
+        with TestClient(create_app(nyc(), None, "production")) as client:
             first = client.post("/predict", json=DEMO_FLIGHTS[0])
             assert first.status_code == 200 and first.json()["missing_features"] == []
             server.stop()

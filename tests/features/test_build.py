@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from featurelock.features.build import build_feature_tables
 from featurelock.core.errors import DefinitionError
 from featurelock.data.store import RawStore
+from featurelock.features.build import build_feature_tables
 from featurelock.features.lockfile import check_lock
 from features.sources import flights_frame
 from tests.conftest import nyc, ts
@@ -67,7 +67,9 @@ def test_build_on_an_empty_store_says_what_to_do(tmp_path):
 def test_correction_emits_only_changed_rows_with_its_knowledge_time(store, tmp_path):
     flights_k2 = nyc_flights([("b", 600, 2, 40.0)])  # the 06:00 flight actually left 40 min late
     store.ingest("flights", flights_k2, K2)
-    tables = {t.view: pd.read_parquet(t.path) for t in build_feature_tables(CATALOG, store, tmp_path / "features")}
+    tables = {
+        t.view: pd.read_parquet(t.path) for t in build_feature_tables(CATALOG, store, tmp_path / "features")
+    }
 
     carrier = tables["carrier_stats"]
     # hourly grid: 2013-01-01T00:00Z (midnight of the first day) to 12:00Z (hour after the last flight)

@@ -11,9 +11,9 @@ import pytest
 
 from featurelock.features import feast_repo
 from featurelock.serving.materialize import materialize
-from featurelock.serving.parity import DEFAULT_AT
 from featurelock.training.model import RunConfig
 from featurelock.training.runs import promote, train_run
+from tests.conftest import DEFAULT_AT, nyc
 
 
 @pytest.fixture(scope="session")
@@ -24,10 +24,10 @@ def served_home(real_home, tmp_path_factory) -> Iterator[Path]:
     before = os.environ["FEATURELOCK_HOME"]
     os.environ["FEATURELOCK_HOME"] = str(home)
     try:
-        feast_repo.apply()
-        run = train_run(RunConfig(service="delay_model_v1", params={"max_iter": 30}))
-        promote(run.run_id)
-        materialize(end=DEFAULT_AT)
+        feast_repo.apply(nyc())
+        run = train_run(nyc(), RunConfig(service="delay_model_v1", params={"max_iter": 30}))
+        promote(nyc(), run.run_id)
+        materialize(nyc(), end=DEFAULT_AT)
         yield home
     finally:
         os.environ["FEATURELOCK_HOME"] = before

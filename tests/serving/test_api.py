@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from featurelock.serving.app import MAX_BATCH, create_app
 from featurelock.serving.log import log_path
-from featurelock.serving.parity import DEFAULT_AT
 from featurelock.serving.replay import replay
+from tests.conftest import DEFAULT_AT, nyc
 
 pytestmark = pytest.mark.slow
 FLIGHT = {
@@ -29,7 +29,7 @@ FLIGHT = {
 
 @pytest.fixture(scope="module")
 def client(served_home):
-    with TestClient(create_app()) as c:
+    with TestClient(create_app(nyc())) as c:
         yield c
 
 
@@ -50,7 +50,7 @@ def test_predict_returns_probability_and_a_replayable_receipt(client):
 def test_batch_matches_single_predictions(client):
     one = client.post("/predict", json=FLIGHT).json()["probability"]
     other = {**FLIGHT, "origin": "EWR", "dest": "ORD", "carrier": "UA", "tailnum": None, "distance": 719}
-    batch = client.post("/predict/batch", json={"flights": [FLIGHT, other]}).json()["predictions"]
+    batch = client.post("/predict/batch", json={"requests": [FLIGHT, other]}).json()["predictions"]
     assert batch[0]["probability"] == one
     assert batch[1]["missing_features"] == ["plane_age_v1", "plane_seats_v1"]
 
@@ -67,8 +67,8 @@ def test_requests_outside_the_population_are_flagged(client):
     )
     flags = r.json()["population_flags"]
     assert r.status_code == 200 and r.json()["in_population"] is False
-    assert "origin 'BOS' is not one of the trained origins" in flags[0]
-    assert "outside the trained window [2013-01-01, 2014-01-01)" in flags[1]
+    assert "origin 'BOS' is not one of the trained values ['EWR', 'JFK', 'LGA']" in flags[0]
+    assert "(America/New_York) is outside the trained window [2013-01-01, 2014-01-01)" in flags[1]
 
 
 @pytest.mark.parametrize(
@@ -78,12 +78,12 @@ def test_requests_outside_the_population_are_flagged(client):
         ({**FLIGHT, "distance": "far"}, "distance", "valid number"),
         ({**FLIGHT, "sched_dep_time": "2013-12-30T17:00:00"}, "sched_dep_time", "timezone info"),
         ({**FLIGHT, "colour": "red"}, "colour", "Extra inputs are not permitted"),
-        ({"flights": [FLIGHT] * (MAX_BATCH + 1)}, "flights", "at most 100 items"),
+        ({"requests": [FLIGHT] * (MAX_BATCH + 1)}, "requests", "at most 100 items"),
     ],
     ids=["missing", "wrong-type", "naive-time", "extra", "oversized-batch"],
 )
 def test_bad_requests_get_422_naming_the_field(client, body, field, message):
-    path = "/predict/batch" if "flights" in body else "/predict"
+    path = "/predict/batch" if "requests" in body else "/predict"
     r = client.post(path, json=body)
     assert r.status_code == 422
     detail = r.json()["detail"][0]
@@ -114,12 +114,32 @@ def test_model_endpoint_describes_what_is_served(client):
     body = client.get("/model").json()
     assert body["feature_service"] == "delay_model_v1"
     assert body["features"][0] == "carrier_dep_delay_mean_7d_v1" and len(body["features"]) == 14
-    assert body["population"]["origins"] == ["EWR", "JFK", "LGA"]
+    assert body["population"]["filters"][0] == {"field": "origin", "one_of": ["EWR", "JFK", "LGA"]}
+    assert body["population"]["ref"] == "nyc_departures_2013@v1"
+
+
+def test_openapi_request_schema_is_generated_from_the_service(client):
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["PredictRequest"]
+    props = schema["properties"]
+    assert list(props) == [
+        "origin",
+        "dest",
+        "carrier",
+        "tailnum",
+        "sched_dep_time",
+        "distance",
+        "flight_id",
+        "prediction_time",
+    ]
+    assert set(schema["required"]) == {"origin", "dest", "carrier", "sched_dep_time", "distance"}
+    assert props["sched_dep_time"]["format"] == "date-time"
+    assert props["distance"]["maximum"] == 20_000
+    assert schema["examples"][0]["origin"] == "JFK" and schema["examples"][0]["tailnum"] == "N338AA"
 
 
 def test_bearer_token_is_required_when_configured(served_home, monkeypatch):
     monkeypatch.setenv("FEATURELOCK_API_TOKEN", "s3cret")
-    with TestClient(create_app()) as c:
+    with TestClient(create_app(nyc())) as c:
         assert c.get("/health").status_code == 200
         assert c.post("/predict", json=FLIGHT).status_code == 401
         assert c.get("/model", headers={"Authorization": "Bearer wrong"}).status_code == 401
@@ -161,7 +181,7 @@ def test_fuzzed_requests_never_get_a_5xx(client, body):
 
 
 def test_served_predictions_replay_offline_with_the_same_features_and_probability(client):
-    client.post("/predict/batch", json={"flights": [FLIGHT, {**FLIGHT, "tailnum": None}]})
-    report = replay(log_path())
+    client.post("/predict/batch", json={"requests": [FLIGHT, {**FLIGHT, "tailnum": None}]})
+    report = replay(nyc(), log_path(nyc().home))
     assert report.predictions >= 2
     assert report.mismatches == 0, report.examples

@@ -13,13 +13,12 @@ from feast.protos.feast.types.Value_pb2 import Value
 from feast.types import Float64, String
 
 from featurelock.core.errors import StoreUnavailableError
+from featurelock.stores.duckdb_join import ViewRequest, point_in_time_join
 from featurelock.stores.retrieval import AS_OF_COLUMN
 from featurelock.stores.sqlite_online import (
     FeaturelockSqliteOnlineStore,
     FeaturelockSqliteOnlineStoreConfig,
-    prediction_time,
 )
-from featurelock.stores.duckdb_join import ViewRequest, point_in_time_join
 
 T0 = datetime(2013, 6, 1, 12, tzinfo=UTC)
 K1, K2 = datetime(2014, 1, 2, tzinfo=UTC), datetime(2014, 2, 1, tzinfo=UTC)
@@ -58,8 +57,7 @@ def write(s, config, view, carrier, x, event, created):
 
 
 def read(s, config, view, carrier, at):
-    with prediction_time(at):
-        ts, values = s.online_read(config, view, [key(carrier)])[0]
+    ts, values = s.read_at(config, view, [key(carrier)], ["x"], at)[0]
     return None if values is None else (values["x"].double_val, ts)
 
 
@@ -127,6 +125,7 @@ def test_compiled_preprocessing_is_bit_identical_or_not_used():
 
     from featurelock.serving.fast_path import FastPredictor
     from featurelock.training.model import make_pipeline
+    from tests.training.test_model import SPECS
 
     columns = ["a_v1", "b_v1", "sched_dep_dow_v1"]
     rng = np.random.default_rng(0)
@@ -135,7 +134,8 @@ def test_compiled_preprocessing_is_bit_identical_or_not_used():
     x[rng.random(x.shape) < 0.1] = np.nan
     y = (rng.random(300) < 0.3).astype(int)
     for name in ("hist_gradient_boosting", "logistic_regression"):
-        pipe = make_pipeline(name, {"max_iter": 10} if name.startswith("hist") else {}, 0, columns).fit(x, y)
+        params = {"max_iter": 10} if name.startswith("hist") else {}
+        pipe = make_pipeline(SPECS[name], params, 0, columns, {"sched_dep_dow_v1"}).fit(x, y)
         fast = FastPredictor(pipe, 3)
         assert fast.compiled
         probe = rng.normal(size=(500, 3))

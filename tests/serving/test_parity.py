@@ -6,13 +6,14 @@ import pandas as pd
 import pytest
 
 from featurelock.serving.materialize import materialize, read_state
-from featurelock.serving.parity import DEFAULT_AT, parity
+from featurelock.serving.parity import parity
+from tests.conftest import DEFAULT_AT, nyc
 
 pytestmark = pytest.mark.slow
 
 
 def test_parity_on_1000_real_flights_has_zero_mismatches(served_home):
-    report = parity(sample=1000)
+    report = parity(nyc(), sample=1000)
     assert report.rows == 1000
     assert all(row["compared"] == 1000 for row in report.per_feature.values())
     assert len(report.per_feature) == 11
@@ -22,15 +23,15 @@ def test_parity_on_1000_real_flights_has_zero_mismatches(served_home):
 
 
 def test_materialize_is_incremental_and_refuses_to_go_back_in_time(served_home):
-    materialize(end=DEFAULT_AT)
-    again = materialize(end=DEFAULT_AT)
+    materialize(nyc(), end=DEFAULT_AT)
+    again = materialize(nyc(), end=DEFAULT_AT)
     assert [m.rows for m in again] == [0, 0, 0, 0, 0]  # nothing new since the high-water mark
-    state = read_state()
+    state = read_state(nyc())
     assert state["carrier_stats"]["end"] == DEFAULT_AT.isoformat()
-    later = materialize(end=DEFAULT_AT + pd.Timedelta(hours=3))
+    later = materialize(nyc(), end=DEFAULT_AT + pd.Timedelta(hours=3))
     by_view = {m.view: m.rows for m in later}
     assert by_view["carrier_stats"] == 16 and by_view["plane_specs"] == 0  # one new hour for 16 carriers
     with pytest.raises(Exception, match=r"never goes back in time.*--rewind"):
-        materialize(end=DEFAULT_AT)
-    materialize(end=DEFAULT_AT, rewind=True)
-    assert read_state()["carrier_stats"]["end"] == DEFAULT_AT.isoformat()
+        materialize(nyc(), end=DEFAULT_AT)
+    materialize(nyc(), end=DEFAULT_AT, rewind=True)
+    assert read_state(nyc())["carrier_stats"]["end"] == DEFAULT_AT.isoformat()

@@ -10,13 +10,35 @@ import numpy as np
 import pandas as pd
 import pytest
 import skops.io as sio
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline as sk_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from featurelock.core.errors import ValidationError
+from featurelock.core.errors import NotFoundError, ValidationError
+from featurelock.features.catalog import discover
 from featurelock.training.artifacts import ArtifactError, content_sha256, load_model, save_model
 from featurelock.training.evaluate import metrics, predictions_sha256
-from featurelock.training.model import RunConfig, check_config, make_pipeline, model_input, split
+from featurelock.training.model import RunConfig, check_config, make_pipeline, model_input, model_spec, split
+from tests.conftest import nyc
+
+TREE = "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"
+
+
+@model_spec(trusted_types=(TREE,))
+def hgb(seed: int, max_iter: int = 100) -> HistGradientBoostingClassifier:
+    """A small gradient-boosting spec for these tests."""
+    return HistGradientBoostingClassifier(random_state=seed, max_iter=max_iter)
+
+
+@model_spec(preprocess="impute_scale")
+def logit(seed: int, C: float = 1.0) -> LogisticRegression:
+    """A logistic spec for these tests."""
+    return LogisticRegression(random_state=seed, C=C)
+
+
+SPECS = {"hist_gradient_boosting": hgb.__featurelock__, "logistic_regression": logit.__featurelock__}
+CATEGORICAL = {"sched_dep_dow_v1"}
 
 
 def test_metrics_match_hand_computed_values():
@@ -58,7 +80,9 @@ def small_frame(seed: int = 0, n: int = 400) -> pd.DataFrame:
 def test_reordering_input_columns_does_not_change_predictions(name):
     columns = ["temp_v1", "seats_v1", "sched_dep_dow_v1"]
     frame = small_frame()
-    pipe = make_pipeline(name, {"max_iter": 20} if name.startswith("hist") else {}, 7, columns)
+    pipe = make_pipeline(
+        SPECS[name], {"max_iter": 20} if name.startswith("hist") else {}, 7, columns, CATEGORICAL
+    )
     pipe.fit(model_input(frame, columns), frame["label"])
     shuffled = frame[["label", "sched_dep_dow_v1", "seats_v1", "temp_v1"]]
     a = pipe.predict_proba(model_input(frame, columns))[:, 1]
@@ -70,7 +94,7 @@ def test_reordering_input_columns_does_not_change_predictions(name):
 def test_imputation_is_learned_from_training_rows_only():
     columns = ["temp_v1", "seats_v1", "sched_dep_dow_v1"]
     train = small_frame(1)
-    pipe = make_pipeline("logistic_regression", {}, 0, columns).fit(
+    pipe = make_pipeline(SPECS["logistic_regression"], {}, 0, columns, CATEGORICAL).fit(
         model_input(train, columns), train["label"]
     )
     imputer = pipe.named_steps["prepare"].named_transformers_["num"].named_steps["impute"]
@@ -95,24 +119,34 @@ def test_time_split_and_bad_configs():
     assert len(train) == 1 and len(holdout) == 2
     with pytest.raises(ValidationError, match=r"leaves 3 training and 0 holdout rows"):
         split(frame, "2014-06-01T00:00:00Z")
-    with pytest.raises(ValidationError, match=r"model='xgboost' is not supported"):
-        check_config(RunConfig(service="delay_model_v1", model="xgboost"))
+    catalog = discover(nyc())
+    with pytest.raises(NotFoundError, match=r"model='xgboost' is not a model spec of project"):
+        check_config(catalog, RunConfig(service="delay_model_v1", model="xgboost"))
     with pytest.raises(ValidationError, match=r"holdout_from='November' is not a timezone-aware"):
-        check_config(RunConfig(service="delay_model_v1", holdout_from="November"))
+        check_config(catalog, RunConfig(service="delay_model_v1", holdout_from="November"))
+    with pytest.raises(ValidationError, match=r"params \['depth'\] are not hyperparameters of model spec"):
+        check_config(catalog, RunConfig(service="delay_model_v1", params={"depth": 3}))
+    resolved = check_config(catalog, RunConfig(service="delay_model_v1"))
+    assert (resolved.model, resolved.baseline, resolved.seed) == (
+        "hist_gradient_boosting",
+        "logistic_regression",
+        2013,
+    )
 
 
 def test_skops_round_trip_checks_hash_and_refuses_tampering(tmp_path):
     columns = ["temp_v1", "seats_v1", "sched_dep_dow_v1"]
     frame = small_frame()
-    pipe = make_pipeline("hist_gradient_boosting", {"max_iter": 10}, 3, columns)
+    pipe = make_pipeline(SPECS["hist_gradient_boosting"], {"max_iter": 10}, 3, columns, CATEGORICAL)
     pipe.fit(model_input(frame, columns), frame["label"])
-    hashes = save_model(pipe, tmp_path / "model.skops")
-    loaded = load_model(tmp_path / "model.skops", hashes["file_sha256"])
+    trusted = SPECS["hist_gradient_boosting"].all_trusted_types
+    hashes = save_model(pipe, tmp_path / "model.skops", trusted)
+    loaded = load_model(tmp_path / "model.skops", hashes["file_sha256"], trusted)
     assert np.array_equal(
         loaded.predict_proba(model_input(frame, columns)), pipe.predict_proba(model_input(frame, columns))
     )
     # two saves of the same model differ in bytes (zip timestamps, object ids) but not in content
-    again = save_model(pipe, tmp_path / "again.skops")
+    again = save_model(pipe, tmp_path / "again.skops", trusted)
     assert again["content_sha256"] == hashes["content_sha256"]
     data = bytearray((tmp_path / "model.skops").read_bytes())
     data[len(data) // 2] ^= 0xFF
@@ -121,16 +155,16 @@ def test_skops_round_trip_checks_hash_and_refuses_tampering(tmp_path):
         ArtifactError,
         match=r"Refusing to load .*model.skops: its SHA-256 is sha256:[0-9a-f]+, but the run recorded",
     ):
-        load_model(tmp_path / "model.skops", hashes["file_sha256"])
+        load_model(tmp_path / "model.skops", hashes["file_sha256"], trusted)
 
 
 def test_untrusted_types_are_refused_on_save_and_load(tmp_path):
     pipe = sk_pipeline(FunctionTransformer(collections.Counter))  # any type outside the pinned list
     pipe.fit(np.array([[1.0], [2.0]]))
     with pytest.raises(ArtifactError, match=r"types skops does not trust.*collections.Counter"):
-        save_model(pipe, tmp_path / "x.skops")
+        save_model(pipe, tmp_path / "x.skops", [TREE])
     sio.dump(pipe, tmp_path / "x.skops")  # written by someone else
     sha = "sha256:" + hashlib.sha256((tmp_path / "x.skops").read_bytes()).hexdigest()
     with pytest.raises(Exception, match=r"[Uu]ntrusted"):
-        load_model(tmp_path / "x.skops", sha)
+        load_model(tmp_path / "x.skops", sha, [TREE])
     assert content_sha256((tmp_path / "x.skops").read_bytes()).startswith("sha256:")

@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from featurelock.data.store import RawStore
 from featurelock.features import feast_repo
 from featurelock.features.build import build_feature_tables
-from featurelock.data.store import RawStore
+from featurelock.features.lockfile import check_lock
 from featurelock.training.dataset import build_training_set
-from featurelock.training.model import RunConfig
+from featurelock.training.model import RunConfig, check_config
 from featurelock.training.runs import (
     fit_and_score,
     list_runs,
@@ -24,6 +25,7 @@ from featurelock.training.runs import (
     rollback,
     train_run,
 )
+from tests.conftest import nyc
 
 pytestmark = pytest.mark.slow
 FAST = {"max_iter": 20, "max_features": 0.8}
@@ -32,19 +34,22 @@ K2 = pd.Timestamp("2014-02-01T00:00:00Z")
 
 @pytest.fixture(scope="module")
 def frame(real_home):
-    return build_training_set("delay_model_v1").frame
+    return build_training_set(nyc(), "delay_model_v1").frame
 
 
 def test_same_config_same_model_different_seed_different_model(frame):
-    config = RunConfig(service="delay_model_v1", params=FAST, seed=1)
-    a, b = fit_and_score(config, frame), fit_and_score(config, frame)
+    catalog = check_lock(nyc())
+    config = check_config(catalog, RunConfig(service="delay_model_v1", params=FAST, seed=1))
+    a, b = fit_and_score(catalog, config, frame), fit_and_score(catalog, config, frame)
     assert a["predictions_sha256"] == b["predictions_sha256"]
     assert np.array_equal(a["proba"], b["proba"])
     from featurelock.training.artifacts import content_sha256
     from featurelock.training.runs import _skops_bytes
 
     assert content_sha256(_skops_bytes(a["model"])) == content_sha256(_skops_bytes(b["model"]))
-    c = fit_and_score(RunConfig(service="delay_model_v1", params=FAST, seed=2), frame)
+    c = fit_and_score(
+        catalog, check_config(catalog, RunConfig(service="delay_model_v1", params=FAST, seed=2)), frame
+    )
     assert c["predictions_sha256"] != a["predictions_sha256"]
 
 
@@ -58,8 +63,8 @@ def run_home(real_home, tmp_path_factory):
         shutil.copytree(real_home / part, home / part)
     before = os.environ["FEATURELOCK_HOME"]
     os.environ["FEATURELOCK_HOME"] = str(home)
-    feast_repo.apply()
-    v1 = train_run(RunConfig(service="delay_model_v1", params=FAST))
+    feast_repo.apply(nyc())
+    v1 = train_run(nyc(), RunConfig(service="delay_model_v1", params=FAST))
     yield home, v1
     os.environ["FEATURELOCK_HOME"] = before
 
@@ -103,23 +108,23 @@ def test_run_directory_records_what_it_must(run_home):
 
 def test_reproduce_passes_on_a_fresh_run_and_after_features_evolve(run_home):
     _, v1 = run_home
-    assert reproduce(v1.run_id).identical
-    v2 = train_run(RunConfig(service="delay_model_v2", params=FAST))  # the corrected _v2 feature
+    assert reproduce(nyc(), v1.run_id).identical
+    v2 = train_run(nyc(), RunConfig(service="delay_model_v2", params=FAST))  # the corrected _v2 feature
     assert v2.record["holdout_predictions_sha256"] != v1.record["holdout_predictions_sha256"]
-    result = reproduce(v1.run_id)
+    result = reproduce(nyc(), v1.run_id)
     assert result.identical and result.stage is None
 
 
 def test_promote_and_roll_back(run_home):
     _, v1 = run_home
-    runs = list_runs()
+    runs = list_runs(nyc())
     assert v1.run_id in runs and len(runs) >= 1
-    promote(v1.run_id)
+    promote(nyc(), v1.run_id)
     other = next((r for r in runs if r != v1.run_id), v1.run_id)
-    promote(other)
-    assert promoted_run() == other
-    rollback()
-    assert promoted_run() == v1.run_id
+    promote(nyc(), other)
+    assert promoted_run(nyc()) == other
+    rollback(nyc())
+    assert promoted_run(nyc()) == v1.run_id
 
 
 def test_reproduce_names_model_when_a_hyperparameter_is_edited(run_home):
@@ -130,7 +135,7 @@ def test_reproduce_names_model_when_a_hyperparameter_is_edited(run_home):
     record["config"]["params"]["learning_rate"] = 0.2
     record_path.write_text(json.dumps(record))
     try:
-        result = reproduce(v1.run_id)
+        result = reproduce(nyc(), v1.run_id)
         assert not result.identical and result.stage == "model"
     finally:
         record_path.write_text(original)
@@ -138,20 +143,20 @@ def test_reproduce_names_model_when_a_hyperparameter_is_edited(run_home):
 
 def test_reproduce_survives_a_correction_and_catches_a_behind_the_back_edit(run_home):
     home, v1 = run_home
-    store = RawStore(home / "raw")
+    store = RawStore(home / "raw", nyc().sources)
     weather = store.read("weather")
     fix = weather[(weather["origin"] == "EWR") & (weather["event_timestamp"].dt.month == 12)].copy()
     fix["visib"] = 0.25
     store.ingest("weather", fix.drop(columns=["created_timestamp"]), K2)
-    build_feature_tables(store, home / "features")
-    assert reproduce(v1.run_id).identical  # the manifest pins as_of; the correction came later
+    build_feature_tables(check_lock(nyc()), store, home / "features")
+    assert reproduce(nyc(), v1.run_id).identical  # the manifest pins as_of; the correction came later
 
     path = next((home / "raw" / "flights").glob("k2014010*.parquet"))
     flights = pd.read_parquet(path)
     flights.loc[flights["flight_id"] == "20130101-UA1545-EWR-0515", "dep_delay"] = 99
     flights.to_parquet(path, index=False)
-    build_feature_tables(store, home / "features")
-    result = reproduce(v1.run_id)
+    build_feature_tables(check_lock(nyc()), store, home / "features")
+    result = reproduce(nyc(), v1.run_id)
     assert not result.identical
     assert result.stage == "source data"
     assert any("raw.flights" in change for _, change in result.details)
@@ -159,17 +164,17 @@ def test_reproduce_survives_a_correction_and_catches_a_behind_the_back_edit(run_
 
 def test_unknown_run_is_a_clear_error(run_home):
     with pytest.raises(Exception, match=r"run='nope' is not a run directory"):
-        read_run("nope")
+        read_run(nyc(), "nope")
 
 
 def test_lineage_lists_services_and_runs(run_home):
     from featurelock.training.lineage import lineage
 
     _, v1 = run_home
-    info = lineage("carrier_dep_delay_mean_7d@v1")
+    info = lineage(nyc(), "carrier_dep_delay_mean_7d@v1")
     assert info.services == ["delay_model_v1"]
     assert v1.run_id in info.runs
-    shared = lineage("origin_temp@v1")
+    shared = lineage(nyc(), "origin_temp@v1")
     assert shared.services == ["delay_model_v1", "delay_model_v2"]
-    assert lineage("carrier_dep_delay_mean_7d@v2").services == ["delay_model_v2"]
-    assert v1.run_id not in lineage("carrier_dep_delay_mean_7d@v2").runs
+    assert lineage(nyc(), "carrier_dep_delay_mean_7d@v2").services == ["delay_model_v2"]
+    assert v1.run_id not in lineage(nyc(), "carrier_dep_delay_mean_7d@v2").runs
