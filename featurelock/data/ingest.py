@@ -26,7 +26,7 @@ def ingest_sources(store: RawStore, progress: Callable[[str], None] = lambda _m:
         if source.knowledge_time is None:
             raise DefinitionError(
                 f"source {name!r} has a loader but no knowledge_time; declare the time its initial "
-                "batch was known at, e.g. knowledge_time='2014-01-02T00:00:00Z'."
+                "batch was known at, e.g. knowledge_time='2024-04-01T00:00:00Z'."
             )
         frame = source.load()
         progress(f"    {name}: validating and writing {len(frame):,} rows")

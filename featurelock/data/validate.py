@@ -24,7 +24,7 @@ def check_knowledge_time(knowledge_time: object) -> pd.Timestamp:
         ts = pd.Timestamp(knowledge_time)
     except (TypeError, ValueError) as exc:
         raise ValidationError(
-            f"knowledge_time={knowledge_time!r} is not a timestamp; pass e.g. '2014-02-01T00:00:00Z'."
+            f"knowledge_time={knowledge_time!r} is not a timestamp; pass e.g. '2024-04-01T00:00:00Z'."
         ) from exc
     if ts.tzinfo is None:
         raise ValidationError(

@@ -39,7 +39,7 @@ def yaml_path(project: Project, profile: str) -> Path:
     if not path.exists():
         raise ValidationError(
             f"profile={profile!r} needs {path}, which this project does not have; add it (see the "
-            "nycflights13 project's feature_repo/) or use --profile local."
+            "root project's feature_repo/) or use --profile local."
         )
     return path
 

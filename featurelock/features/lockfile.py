@@ -2,7 +2,7 @@
 
 Format (sorted by name, then version; one entry per line; ``#`` starts a comment)::
 
-    carrier_dep_delay_mean_7d@v1 sha256:<hex>
+    visits_7d@v1 sha256:<hex>
 
 A locked entry is never rewritten or removed. ``check_lock`` refuses a locked version whose
 fingerprint changed, a locked version whose module disappeared, and an unlocked version.

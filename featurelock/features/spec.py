@@ -69,8 +69,7 @@ def parse_column(column: str) -> tuple[str, int]:
     match = _NAME.match(column)
     if not match:
         raise DefinitionError(
-            f"Feature function {column!r} must be named <name>_v<N> (lowercase, N >= 1), "
-            "e.g. purchases_30d_v1."
+            f"Feature function {column!r} must be named <name>_v<N> (lowercase, N >= 1), e.g. visits_7d_v1."
         )
     return match["name"], int(match["version"])
 

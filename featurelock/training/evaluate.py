@@ -87,7 +87,9 @@ def render_report(
         frac, mean = calibration_curve(y_true, proba, n_bins=10, strategy="quantile")
         ax.plot(mean, frac, marker="o", label=name)
     ax.plot([0, 1], [0, 1], "k:", lw=1)
-    ax.set(xlabel="mean predicted probability", ylabel="observed delay rate", title="Calibration (holdout)")
+    ax.set(
+        xlabel="mean predicted probability", ylabel="observed positive rate", title="Calibration (holdout)"
+    )
     ax.legend(loc="upper left", fontsize=8)
     plots["calibration.png"] = base64.b64decode(_png(fig))
     plt.close(fig)

@@ -143,7 +143,7 @@ def check_config(catalog: Catalog, config: RunConfig) -> RunConfig:
     except (TypeError, ValueError) as exc:
         raise ValidationError(
             f"holdout_from={resolved.holdout_from!r} is not a timezone-aware timestamp; "
-            "use e.g. '2013-11-01T00:00:00-04:00'."
+            "use e.g. '2024-03-01T00:00:00+00:00'."
         ) from exc
     return resolved
 

@@ -1,0 +1,80 @@
+"""Paths have one truth: nothing absolute is stored in a data directory, so a copied one plus a
+correction gives the corrected hash (not a mix with the original's tables), and a moved one builds."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from featurelock.data.ingest import ingest_sources
+from featurelock.features import feast_repo
+from featurelock.features.build import build_feature_tables
+from featurelock.features.lockfile import check_lock
+from featurelock.features.project import Project
+from featurelock.scaffold import init_project
+from featurelock.training.dataset import build_training_set, raw_store
+
+SERVICE = "return_model_v1"
+CORRECTION = "2024-05-01T00:00:00Z"
+
+
+def prepare(project: Project) -> None:
+    ingest_sources(raw_store(project))
+    rebuild(project)
+
+
+def rebuild(project: Project) -> None:
+    build_feature_tables(check_lock(project), raw_store(project), project.feature_tables_dir)
+    feast_repo.apply(project)
+
+
+def late_visit() -> pd.DataFrame:
+    """A visit learned late: c01 came on 2024-03-10 (changes visits_7d of c01 for a week)."""
+    return pd.DataFrame(
+        {
+            "visit_id": ["late-1"],
+            "event_timestamp": [pd.Timestamp("2024-03-10T12:00:00Z")],
+            "customer": ["c01"],
+            "amount": [10.0],
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return init_project(tmp_path_factory.mktemp("p") / "tiny")
+
+
+def test_copied_then_corrected_data_directory_reads_only_its_own_tables(tiny, tmp_path):
+    original = Project(tiny, tmp_path / "a")
+    prepare(original)
+    first = build_training_set(original, SERVICE).sha256
+
+    shutil.copytree(original.home, tmp_path / "b")
+    copy = Project(tiny, tmp_path / "b")
+    assert build_training_set(copy, SERVICE).sha256 == first  # a copy builds the same set
+
+    raw_store(copy).ingest("visits", late_visit(), CORRECTION)
+    rebuild(copy)
+    corrected = build_training_set(copy, SERVICE)
+    assert corrected.sha256 != first and corrected.manifest["as_of"] == "2024-05-01T00:00:00+00:00"
+
+    fresh = Project(tiny, tmp_path / "c")  # the oracle: the same batches in a new directory
+    ingest_sources(raw_store(fresh))
+    raw_store(fresh).ingest("visits", late_visit(), CORRECTION)
+    rebuild(fresh)
+    assert build_training_set(fresh, SERVICE).sha256 == corrected.sha256  # the correction, not a mix
+    assert build_training_set(original, SERVICE).sha256 == first  # the original is untouched
+    assert build_training_set(copy, SERVICE, as_of="2024-04-01T00:00:00Z").sha256 == first
+
+    shutil.move(original.home, tmp_path / "moved")
+    assert build_training_set(Project(tiny, tmp_path / "moved"), SERVICE).sha256 == first
+
+
+def test_registry_holds_no_absolute_path(tiny, tmp_path):
+    project = Project(tiny, tmp_path / "h")
+    prepare(project)
+    registry = (project.home / "registry.db").read_bytes()
+    assert str(tmp_path).encode() not in registry and str(tiny).encode() not in registry
