@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from featurelock.core.errors import ValidationError
+from featurelock.core.errors import DefinitionError, ValidationError
 from featurelock.data.schema import EVENT_TS
 from featurelock.features.catalog import Catalog
 from featurelock.features.declare import RequestInput, Service
@@ -89,14 +89,28 @@ def request_columns(service: Service, catalog: Catalog, rows: pd.DataFrame) -> d
 
 
 def service_keys(service: Service, catalog: Catalog) -> tuple[str, ...]:
-    """The join keys the service's views need, in the order the project declares its join keys."""
+    """The join keys the service's views need, in the order its population lists them."""
     project = catalog.project
     needed = {k for ref in service.features for k in project.view_join_keys(catalog.spec(ref).view or "")}
-    return tuple(k for k in project.join_keys if k in needed)
+    pop = catalog.population(service.population)
+    missing = sorted(needed - set(pop.keys))
+    if missing:
+        raise DefinitionError(
+            f"service {service.name!r} reads views keyed by {missing}, which its population {pop.ref} "
+            f"does not yield (keys={list(pop.keys)}); add them to the population's keys and SQL."
+        )
+    return tuple(k for k in pop.keys if k in needed)
 
 
 def service_inputs(service: Service, catalog: Catalog) -> dict[str, RequestInput]:
-    """The request inputs the service's request features read, in declaration order."""
+    """The request inputs the service's request features read, in the order its population lists them."""
     project = catalog.project
     needed = {i for ref in service.request_features for i in catalog.spec(ref).inputs}
-    return {n: s for n, s in project.request_inputs.items() if n in needed}
+    pop = catalog.population(service.population)
+    missing = sorted(needed - set(pop.inputs))
+    if missing:
+        raise DefinitionError(
+            f"service {service.name!r} has request features reading {missing}, which its population "
+            f"{pop.ref} does not yield (inputs={list(pop.inputs)}); add them to the population."
+        )
+    return {n: project.request_inputs[n] for n in pop.inputs if n in needed}
