@@ -52,6 +52,8 @@ def test_demo_ingests_builds_and_registers_versioned_views(demo_home):
     assert "Demo complete" in out
     hashes = re.findall(r"sha256    (sha256:[0-9a-f]{64})", out)
     assert len(hashes) == 2 and hashes[0] == hashes[1]  # built twice, identical
+    # the golden hash: unchanged by the engine/project split (and by anything since)
+    assert hashes[0] == "sha256:3ba10ddcfdce3c3c0dcf6b081b73f337904346d4d7ea61a6a0c7a196f247f329"
     assert "rows      328,521" in out  # 336,776 flights minus 8,255 cancelled
     assert "reproduced exactly" in out
     assert re.search(r"roc_auc\s+0\.7\d+\s+0\.7\d+", out)  # model beside the baseline

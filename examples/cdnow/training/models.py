@@ -24,6 +24,6 @@ def hist_gradient_boosting(
 
 
 @model_spec(preprocess="impute_scale")
-def logistic_regression(seed: int, C: float = 1.0, max_iter: int = 1000) -> LogisticRegression:  # noqa: N803
+def logistic_regression(seed: int, C: float = 1.0, max_iter: int = 1000) -> LogisticRegression:
     """Logistic regression on scaled, imputed features: the baseline."""
     return LogisticRegression(random_state=seed, C=C, max_iter=max_iter)
