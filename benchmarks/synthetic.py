@@ -11,9 +11,12 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
-from features.raw.schema import INITIAL_KNOWLEDGE_TIME
 
 from featurelock.features.catalog import discover
+from featurelock.features.project import Project
+
+REPO = Path(__file__).resolve().parents[1]
+INITIAL_KNOWLEDGE_TIME = pd.Timestamp("2014-01-02T00:00:00Z")  # as the nycflights13 project declares
 
 N_AIRPORTS, N_CARRIERS, N_DESTS, N_PLANES, YEARS = 40, 50, 120, 30_000, 3
 START = pd.Timestamp("2013-01-01T00:00:00Z")
@@ -46,8 +49,9 @@ def synthetic_inputs(n_rows: int, workdir: Path, seed: int = 2013, write: bool =
         _codes("D", N_DESTS),
         _codes("N", N_PLANES),
     )
-    catalog = discover()
-    tables = workdir / "tables"
+    project = Project(REPO, workdir)
+    catalog = discover(project)
+    tables = project.feature_tables_dir
     if write:
         tables.mkdir(parents=True, exist_ok=True)
         routes_o = np.repeat(airports, 8)
@@ -87,10 +91,12 @@ def synthetic_inputs(n_rows: int, workdir: Path, seed: int = 2013, write: bool =
         }
     )
     entity[AS_OF_COLUMN] = pd.Series([INITIAL_KNOWLEDGE_TIME] * n_rows, dtype="datetime64[ns, UTC]")
-    objects = feast_definitions(catalog, tables_dir=tables)
+    objects = feast_definitions(project, catalog)
     service = objects["delay_model_v1"]
     fvs = [objects[p.name] for p in service.feature_view_projections]
     refs = [f"{p.name}:{f.name}" for p in service.feature_view_projections for f in p.features]
-    config = SimpleNamespace(repo_path=str(workdir), offline_store=SimpleNamespace(threads=None))
+    config = SimpleNamespace(
+        repo_path=str(workdir), offline_store=SimpleNamespace(threads=None, data_home=str(workdir))
+    )
     views = view_requests(config, fvs, refs, full_names=False)
     return entity, views, fvs, refs, config

@@ -116,7 +116,7 @@ def prepare(variant: str, args: argparse.Namespace):
         as_of = entity[AS_OF_COLUMN].iloc[0]
         if variant == "hand":
             return entity, as_of, lambda e: hand_written_asof(e, views, as_of)
-        from featurelock.stores.retrieval import FeaturelockDuckDBOfflineStore
+        from featurelock.stores.duckdb_offline import FeaturelockDuckDBOfflineStore
 
         if variant == "ours":
             return (
@@ -134,16 +134,20 @@ def prepare(variant: str, args: argparse.Namespace):
             lambda e: DuckDBOfflineStore.get_historical_features(config, fvs, refs, e, None, "bench").to_df(),
         )
 
-    from features.raw.schema import INITIAL_KNOWLEDGE_TIME
+    from featurelock.features.lockfile import check_lock
+    from featurelock.features.project import Project
+    from featurelock.training.dataset import raw_store
+    from featurelock.training.entity_rows import entity_frame
+    from featurelock.training.population import build_population
 
-    from featurelock.training.population import ENTITY_KEYS, ID, TS, build_population
-
-    as_of = INITIAL_KNOWLEDGE_TIME
-    population = build_population(as_of)
-    entity = population[[ID, TS, *ENTITY_KEYS]].copy()
-    entity[AS_OF_COLUMN] = pd.Series([as_of] * len(entity), dtype="datetime64[ns, UTC]")
+    project = Project(REPO)
+    pop = check_lock(project).population(project.service(SERVICE).population)
+    store = raw_store(project)
+    as_of = store.knowledge_times()[-1]
+    population = build_population(project, pop, as_of, store)
+    entity = entity_frame(population, pop.keys, as_of, id_column=pop.id)
     offline = {"feast": "feast-duckdb", "ours": "featurelock", "hand": "featurelock"}[variant]
-    fs = feast_repo.feature_store(offline=offline)
+    fs = feast_repo.feature_store(project, offline=offline)
     service = fs.get_feature_service(SERVICE)
     if variant == "hand":
         fvs = [fs.get_feature_view(p.name) for p in service.feature_view_projections]
@@ -154,15 +158,13 @@ def prepare(variant: str, args: argparse.Namespace):
 
 
 def ensure_real_data() -> None:
-    from features.paths import feature_tables_dir
+    from featurelock.features.project import Project
+    from featurelock.training.dataset import raw_store
 
-    if not (feature_tables_dir() / "carrier_stats.parquet").exists():
-        subprocess.run([sys.executable, "-m", "featurelock", "apply"], check=True, cwd=REPO)
+    project = Project(REPO)
+    if not raw_store(project).knowledge_times():
         subprocess.run([sys.executable, "-m", "featurelock", "ingest"], check=True, cwd=REPO)
-    from featurelock.data.store import RawStore
-
-    if not RawStore().knowledge_times():
-        subprocess.run([sys.executable, "-m", "featurelock", "ingest"], check=True, cwd=REPO)
+    if not (project.feature_tables_dir / "carrier_stats.parquet").exists():
         subprocess.run([sys.executable, "-m", "featurelock", "apply"], check=True, cwd=REPO)
 
 
