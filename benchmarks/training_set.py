@@ -147,6 +147,7 @@ def prepare(variant: str, args: argparse.Namespace):
     population = build_population(project, pop, as_of, store)
     entity = entity_frame(population, pop.keys, as_of, id_column=pop.id)
     offline = {"feast": "feast-duckdb", "ours": "featurelock", "hand": "featurelock"}[variant]
+    os.chdir(project.home)  # Feast's own store reads relative source paths from the working directory
     fs = feast_repo.feature_store(project, offline=offline)
     service = fs.get_feature_service(SERVICE)
     if variant == "hand":

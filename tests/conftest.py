@@ -38,6 +38,14 @@ def nyc(home: Path | None = None):
     return Project(REPO_ROOT, home)
 
 
+def nyc_module(relative: str):
+    """A module of the nycflights13 project (e.g. ``features/sources.py``), loaded as the engine
+    loads it: by path, under a name private to the project (never a top-level ``features``)."""
+    from featurelock.features.project import load_module
+
+    return load_module(REPO_ROOT, REPO_ROOT / relative)
+
+
 def prepare_home(home: Path) -> None:
     """Ingest nycflights13, build the feature tables and apply, into ``home``."""
     from featurelock.data.ingest import ingest_sources

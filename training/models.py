@@ -22,8 +22,11 @@ def hist_gradient_boosting(
     min_samples_leaf: int = 40,
     l2_regularization: float = 0.0,
     early_stopping: bool = False,
+    **other: object,
 ) -> HistGradientBoostingClassifier:
-    """Histogram gradient boosting, 200 trees, no early stopping (so the tree count is fixed)."""
+    """Histogram gradient boosting, 200 trees, no early stopping (so the tree count is fixed).
+
+    Any other HistGradientBoostingClassifier hyperparameter passes through (``--params``)."""
     return HistGradientBoostingClassifier(
         random_state=seed,
         max_iter=max_iter,
@@ -32,6 +35,7 @@ def hist_gradient_boosting(
         min_samples_leaf=min_samples_leaf,
         l2_regularization=l2_regularization,
         early_stopping=early_stopping,
+        **other,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from featurelock.core.errors import DefinitionError, NotFoundError
 from featurelock.features.declare import View
@@ -115,7 +116,7 @@ def _check_spec(project: Project, spec: FeatureSpec, folder: str, path: Path) ->
             )
 
 
-def _one_declaration(path: Path, module: object, attr: str, kind: type) -> object:
+def _one_declaration(path: Path, module: object, attr: str, kind: type) -> Any:
     stem = path.stem
     value = getattr(getattr(module, stem, None), attr, None)
     if not isinstance(value, kind):
@@ -131,28 +132,33 @@ def _one_declaration(path: Path, module: object, attr: str, kind: type) -> objec
     return value
 
 
+def _load_versioned(project: Project, paths: list[Path], attr: str, kind: type) -> dict[str, tuple]:
+    """ref -> (spec, module source) for the versioned modules at ``paths`` (one declaration each)."""
+    found: dict[str, tuple] = {}
+    for path in paths:
+        parse_column(path.stem)
+        module = load_module(project.root, path)
+        spec = _one_declaration(path, module, attr, kind).at(str(path.relative_to(project.root)))
+        if spec.ref in found:
+            raise DefinitionError(
+                f"{spec.ref} is declared twice: in {found[spec.ref][0].module} and {spec.module}; "
+                "a version lives in one module."
+            )
+        found[spec.ref] = (spec, path.read_text(encoding="utf-8"))
+    return found
+
+
 def discover(project: Project) -> Catalog:
     """Load every versioned module of ``project`` and collect its spec."""
-    specs: dict[str, FeatureSpec] = {}
-    sources: dict[str, str] = {}
-    for path in sorted(project.features_dir.glob("*/*_v*.py")):
-        parse_column(path.stem)
-        module = load_module(project.root, path)
-        spec = _one_declaration(path, module, "__feature__", FeatureSpec)
-        assert isinstance(spec, FeatureSpec)
-        spec = spec.at(str(path.relative_to(project.root)))
-        _check_spec(project, spec, path.parent.name, path)
-        specs[spec.ref] = spec
-        sources[spec.ref] = path.read_text(encoding="utf-8")
-    pops: dict[str, PopulationSpec] = {}
-    pop_sources: dict[str, str] = {}
-    for path in sorted(project.training_dir.glob("*_v*.py")):
-        parse_column(path.stem)
-        module = load_module(project.root, path)
-        pop = _one_declaration(path, module, "__population__", PopulationSpec)
-        assert isinstance(pop, PopulationSpec)
-        pops[pop.ref] = pop.at(str(path.relative_to(project.root)))
-        pop_sources[pop.ref] = path.read_text(encoding="utf-8")
+    feature_paths = sorted(project.features_dir.glob("*/*_v*.py"))
+    features = _load_versioned(project, feature_paths, "__feature__", FeatureSpec)
+    for spec, _ in features.values():
+        _check_spec(project, spec, Path(spec.module).parent.name, project.root / spec.module)
+    populations = _load_versioned(
+        project, sorted(project.training_dir.glob("*_v*.py")), "__population__", PopulationSpec
+    )
+    specs = {ref: spec for ref, (spec, _) in features.items()}
+    pops = {ref: spec for ref, (spec, _) in populations.items()}
     clash = sorted(set(specs) & set(pops))
     if clash:
         raise DefinitionError(f"{clash} name both a feature version and a population; rename one.")
@@ -168,7 +174,7 @@ def discover(project: Project) -> Catalog:
     return Catalog(
         project,
         {r: specs[r] for r in order},
-        {r: sources[r] for r in order},
+        {r: features[r][1] for r in order},
         {r: pops[r] for r in porder},
-        {r: pop_sources[r] for r in porder},
+        {r: populations[r][1] for r in porder},
     )

@@ -53,7 +53,9 @@ def raw_config(
 ) -> dict[str, Any]:
     """The profile's yaml as a dict, with data paths made absolute under the project's data directory.
 
-    ``offline`` swaps the offline store (``featurelock`` or ``feast-duckdb``) for comparisons.
+    ``offline`` swaps the offline store (``featurelock`` or ``feast-duckdb``) for comparisons. Feast's
+    own DuckDB store reads the registry's relative source paths from the working directory: use it
+    from the data directory (``os.chdir(project.home)``).
     """
     config = yaml.safe_load(yaml_path(project, profile).read_text(encoding="utf-8"))
     home = project.home

@@ -2,8 +2,10 @@
 loaded in the lifespan, not at import.
 
 POST /predict (one entity row), POST /predict/batch (at most MAX_BATCH), GET /health, GET /model,
-and the OpenAPI schema. The request schema is the service's join keys and request inputs with
-their types, an optional row id and ``prediction_time``, with an example taken from the project.
+the OpenAPI schema, and its Swagger UI (/docs) and ReDoc (/redoc) pages, whose scripts and styles
+the service serves itself (from the fastapi-offline package): they render with no internet.
+The request schema is the service's join keys and request inputs with their types, an optional
+row id and ``prediction_time``, with an example taken from the project.
 With FEATURELOCK_API_TOKEN set, every endpoint but /health requires ``Authorization: Bearer
 <token>`` (compared in constant time).
 """
@@ -17,9 +19,10 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, create_model
 
 from featurelock.core.errors import FeaturelockError, StoreUnavailableError
 from featurelock.features.declare import JoinKey, RequestInput
@@ -32,7 +35,20 @@ from featurelock.training.entity_rows import service_inputs, service_keys
 from featurelock.training.runs import promoted_run, read_run
 
 MAX_BATCH = 100
-_PYTHON_TYPES: dict[str, Any] = {"string": str, "int": int, "float": float, "timestamp": AwareDatetime}
+#: Timestamps featurelock computes with (pandas nanoseconds span 1677-09-21 to 2262-04-11).
+EARLIEST, LATEST = datetime(1678, 1, 1, tzinfo=UTC), datetime(2262, 1, 1, tzinfo=UTC)
+
+
+def _supported_time(value: datetime) -> datetime:
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError(
+            f"{value.isoformat()} is outside the supported range {EARLIEST.date()} to {LATEST.date()}"
+        )
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, AfterValidator(_supported_time)]
+_PYTHON_TYPES: dict[str, Any] = {"string": str, "int": int, "float": float, "timestamp": Timestamp}
 
 
 def _key_field(key: JoinKey) -> tuple[Any, Any]:
@@ -61,7 +77,7 @@ def request_model(
         Field(default=None, max_length=128, description="Row id, echoed in the receipt"),
     )
     fields["prediction_time"] = (
-        AwareDatetime | None,
+        Timestamp | None,
         Field(default=None, description="When the prediction is made (default: now, read at the API)"),
     )
     examples = [{k: v for k, v in r.items() if k in fields} for r in project.examples.requests[:1]]
@@ -117,8 +133,15 @@ def create_app(project: Project, run: str | None = None, profile: str = "local")
         finally:
             app.state.log.close()
 
-    app = FastAPI(title=f"featurelock {project.name}: {service.name}", version="1", lifespan=lifespan)
+    app = FastAPI(
+        title=f"featurelock {project.name}: {service.name}",
+        version="1",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.token = token
+    _documentation(app)
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -184,6 +207,38 @@ def create_app(project: Project, run: str | None = None, profile: str = "local")
         }
 
     return app
+
+
+def _documentation(app: FastAPI) -> None:
+    """/docs and /redoc with their assets served from this service (no CDN, no web fonts)."""
+    from pathlib import Path
+
+    import fastapi_offline
+    from fastapi.staticfiles import StaticFiles
+
+    static = Path(fastapi_offline.__file__).resolve().parent / "static"
+    app.mount("/static", StaticFiles(directory=static), name="static")
+    title = app.title
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{title} - Swagger UI",
+            swagger_js_url="/static/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title=f"{title} - ReDoc",
+            redoc_js_url="/static/redoc.standalone.js",
+            redoc_favicon_url="/static/favicon.png",
+            with_google_fonts=False,
+        )
 
 
 class _Unauthorized(Exception):

@@ -17,13 +17,7 @@ from feast.infra.offline_stores.offline_store import RetrievalJob
 from pydantic import StrictStr
 
 from featurelock.stores.duckdb_join import point_in_time_join
-from featurelock.stores.retrieval import (
-    FrameRetrievalJob,
-    check_entity_frame,
-    check_join_keys,
-    retrieval_metadata,
-    view_requests,
-)
+from featurelock.stores.retrieval import historical_retrieval
 
 STORE_TYPE = "featurelock.stores.duckdb_offline.FeaturelockDuckDBOfflineStore"
 
@@ -47,13 +41,15 @@ class FeaturelockDuckDBOfflineStore(DuckDBOfflineStore):
         filter_by_created_timestamp: bool = False,
         **kwargs: Any,
     ) -> RetrievalJob:
-        as_of, ts_col = check_entity_frame(entity_df, filter_by_created_timestamp)
-        assert isinstance(entity_df, pd.DataFrame)
-        requests = view_requests(config, feature_views, feature_refs, full_feature_names)
-        for req in requests:
-            check_join_keys(entity_df, req.join_key_map, req.name)
-        frame = point_in_time_join(
-            entity_df, requests, ts_col, as_of=as_of, threads=getattr(config.offline_store, "threads", None)
+        threads = getattr(config.offline_store, "threads", None)
+        return historical_retrieval(
+            config,
+            feature_views,
+            feature_refs,
+            entity_df,
+            full_feature_names,
+            filter_by_created_timestamp,
+            join=lambda df, views, ts_col, as_of: point_in_time_join(
+                df, views, ts_col, as_of=as_of, threads=threads
+            ),
         )
-        metadata = retrieval_metadata(entity_df, ts_col, feature_refs)
-        return FrameRetrievalJob(frame, full_feature_names, metadata)

@@ -26,13 +26,7 @@ from pydantic import StrictStr
 
 from featurelock.stores.pg import PgSettings, connect
 from featurelock.stores.pit import ViewRequest, tie_break_sql, ttl_micros
-from featurelock.stores.retrieval import (
-    FrameRetrievalJob,
-    check_entity_frame,
-    check_join_keys,
-    retrieval_metadata,
-    view_requests,
-)
+from featurelock.stores.retrieval import historical_retrieval
 
 STORE_TYPE = "featurelock.stores.pg_offline.FeaturelockPostgreSQLOfflineStore"
 
@@ -122,18 +116,14 @@ class FeaturelockPostgreSQLOfflineStore(PostgreSQLOfflineStore):
         full_feature_names: bool = False,
         **kwargs: Any,
     ) -> RetrievalJob:
-        as_of, ts_col = check_entity_frame(entity_df, bool(kwargs.get("filter_by_created_timestamp")))
-        assert isinstance(entity_df, pd.DataFrame)
         settings = _settings(config)
-        views = view_requests(
+        return historical_retrieval(
             config,
             feature_views,
             feature_refs,
+            entity_df,
             full_feature_names,
+            bool(kwargs.get("filter_by_created_timestamp")),
+            join=lambda df, views, ts_col, as_of: point_in_time_join_pg(settings, df, views, ts_col, as_of),
             locate=lambda source: _table_of(source, settings.schema),
         )
-        for view in views:
-            check_join_keys(entity_df, view.join_key_map, view.name)
-        frame = point_in_time_join_pg(settings, entity_df, views, ts_col, as_of)
-        metadata = retrieval_metadata(entity_df, ts_col, feature_refs)
-        return FrameRetrievalJob(frame, full_feature_names, metadata)

@@ -180,3 +180,24 @@ def view_requests(
             )
         )
     return requests
+
+
+def historical_retrieval(
+    config: Any,
+    feature_views: list[Any],
+    feature_refs: list[str],
+    entity_df: object,
+    full_feature_names: bool,
+    filter_by_created_timestamp: bool,
+    join: Callable[[pd.DataFrame, list[ViewRequest], str, pd.Timestamp], pd.DataFrame],
+    locate: Callable[[Any], str] | None = None,
+) -> FrameRetrievalJob:
+    """``get_historical_features`` of every featurelock store: the boundary checks, what to read
+    from each view, then ``join(entity_df, views, timestamp column, as_of)`` (the store's engine)."""
+    as_of, ts_col = check_entity_frame(entity_df, filter_by_created_timestamp)
+    assert isinstance(entity_df, pd.DataFrame)
+    views = view_requests(config, feature_views, feature_refs, full_feature_names, locate=locate)
+    for view in views:
+        check_join_keys(entity_df, view.join_key_map, view.name)
+    frame = join(entity_df, views, ts_col, as_of)
+    return FrameRetrievalJob(frame, full_feature_names, retrieval_metadata(entity_df, ts_col, feature_refs))

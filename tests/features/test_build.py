@@ -9,13 +9,15 @@ from featurelock.core.errors import DefinitionError
 from featurelock.data.store import RawStore
 from featurelock.features.build import build_feature_tables
 from featurelock.features.lockfile import check_lock
-from features.sources import flights_frame
-from tests.conftest import nyc, ts
+from tests.conftest import nyc, nyc_module, ts
 
 PROJECT = nyc()
 CATALOG = check_lock(PROJECT)
 
 K1, K2 = "2014-01-02T00:00:00Z", "2014-02-01T00:00:00Z"
+
+_SOURCES = nyc_module("features/sources.py")
+flights_frame = _SOURCES.flights_frame
 
 
 def nyc_flights(rows: list[tuple[str, int, int, float | None]]) -> pd.DataFrame:

@@ -130,6 +130,7 @@ def _fingerprints_in_subprocess(seed: str) -> dict[str, str]:
     return json.loads(out.stdout)
 
 
+@pytest.mark.slow
 def test_fingerprints_stable_across_processes_and_hash_seeds():
     a, b = _fingerprints_in_subprocess("1"), _fingerprints_in_subprocess("12345")
     assert a == b == CATALOG.fingerprints()
@@ -149,6 +150,7 @@ def _other_pythons() -> list[str]:
 FSTRING_SAMPLE = 'x = 1\ny = f"{x!r:>{x}} and {f\'{x}\'}"  # nested\nz = f"""\n{x}\n"""\n'
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "python", _other_pythons() or [pytest.param(None, marks=pytest.mark.skip("no Python 3.12+ here"))]
 )

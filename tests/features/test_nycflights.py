@@ -5,8 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from features.sources import flights_frame, local_clock_to_utc, weather_frame
-from tests.conftest import ts
+from tests.conftest import nyc_module, ts
+
+_SOURCES = nyc_module("features/sources.py")
+flights_frame = _SOURCES.flights_frame
+local_clock_to_utc = _SOURCES.local_clock_to_utc
+weather_frame = _SOURCES.weather_frame
 
 
 def s(values):

@@ -164,6 +164,7 @@ def test_same_knowledge_time_overlap_is_refused(tmp_path):
         store.ingest("weather", weather((1.0, 39.92)), K1)
 
 
+@pytest.mark.slow
 def test_ingest_killed_mid_write_leaves_previous_store_readable(tmp_path):
     """SIGKILL a large ingest at several moments: the store reads as before or as after, never half."""
     store = RawStore(tmp_path, SOURCES)

@@ -78,9 +78,15 @@ def test_requests_outside_the_population_are_flagged(client):
         ({**FLIGHT, "distance": "far"}, "distance", "valid number"),
         ({**FLIGHT, "sched_dep_time": "2013-12-30T17:00:00"}, "sched_dep_time", "timezone info"),
         ({**FLIGHT, "colour": "red"}, "colour", "Extra inputs are not permitted"),
+        (
+            {**FLIGHT, "prediction_time": "9999-12-31T23:59:59+14:00"},
+            "prediction_time",
+            "outside the supported",
+        ),
+        ({**FLIGHT, "sched_dep_time": "0001-01-01T00:00:00Z"}, "sched_dep_time", "outside the supported"),
         ({"requests": [FLIGHT] * (MAX_BATCH + 1)}, "requests", "at most 100 items"),
     ],
-    ids=["missing", "wrong-type", "naive-time", "extra", "oversized-batch"],
+    ids=["missing", "wrong-type", "naive-time", "extra", "year-9999", "year-1", "oversized-batch"],
 )
 def test_bad_requests_get_422_naming_the_field(client, body, field, message):
     path = "/predict/batch" if "requests" in body else "/predict"
@@ -185,3 +191,13 @@ def test_served_predictions_replay_offline_with_the_same_features_and_probabilit
     report = replay(nyc(), log_path(nyc().home))
     assert report.predictions >= 2
     assert report.mismatches == 0, report.examples
+
+
+def test_docs_render_from_assets_the_service_serves_itself(client):
+    for page, asset in (("/docs", "/static/swagger-ui-bundle.js"), ("/redoc", "/static/redoc.standalone.js")):
+        html = client.get(page).text
+        assert asset in html
+        assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
+        served = client.get(asset)
+        assert served.status_code == 200 and len(served.content) > 500_000
+    assert client.get("/static/swagger-ui.css").status_code == 200

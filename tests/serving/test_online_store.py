@@ -142,3 +142,14 @@ def test_compiled_preprocessing_is_bit_identical_or_not_used():
         probe[:, 2] = rng.integers(-2, 9, 500)  # unknown days of week too
         probe[rng.random(probe.shape) < 0.2] = np.nan
         assert np.array_equal(fast.predict_proba(probe), pipe.predict_proba(probe))
+
+
+def test_a_read_without_a_time_is_an_error_not_now(store):
+    from featurelock.core.errors import ValidationError
+
+    s, config, view = store
+    write(s, config, view, "AA", 1.0, T0, K1)
+    with pytest.raises(ValidationError, match=r"at is None: a point-in-time read needs the time"):
+        s.read_at(config, view, [key("AA")], ["x"], None)
+    with pytest.raises(ValidationError, match=r"is naive; pass a timezone-aware datetime"):
+        s.read_at(config, view, [key("AA")], ["x"], datetime(2013, 6, 1, 12))

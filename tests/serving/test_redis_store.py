@@ -17,6 +17,8 @@ from tests.serving.test_online_store import K1, K2, T0, TTL, key, read, write
 
 DB = 13  # this suite's own Redis database number, flushed before and after
 
+pytestmark = pytest.mark.slow  # a real server
+
 
 def redis_config(tmp_path, connection: str):
     return SimpleNamespace(

@@ -28,6 +28,8 @@ from tests.training.test_offline_store_oracle import (
 
 SCHEMA = f"fl_oracle_{os.getpid()}"
 
+pytestmark = pytest.mark.slow  # a real server
+
 
 @pytest.fixture(scope="module")
 def settings():

@@ -28,14 +28,16 @@ from featurelock.training.dataset import (
     write_training_set,
 )
 from featurelock.training.population import build_population
-from features.sources import nycflights_batches
-from tests.conftest import INITIAL_KNOWLEDGE_TIME, nyc
+from tests.conftest import INITIAL_KNOWLEDGE_TIME, nyc, nyc_module
 
 pytestmark = pytest.mark.slow
 ID, TS = "flight_id", "event_timestamp"
 ENTITY_KEYS = ("origin", "dest", "carrier", "tailnum")
 SERVICE = "delay_model_v1"
 K2 = pd.Timestamp("2014-02-01T00:00:00Z")
+
+_SOURCES = nyc_module("features/sources.py")
+nycflights_batches = _SOURCES.nycflights_batches
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +70,8 @@ def test_reference_training_set_shape(reference):
     assert reference.manifest["as_of"] == INITIAL_KNOWLEDGE_TIME.isoformat()
 
 
-def test_store_parity_with_feasts_duckdb_store_on_20000_flights(real_home):
+def test_store_parity_with_feasts_duckdb_store_on_20000_flights(real_home, monkeypatch):
+    monkeypatch.chdir(real_home)  # Feast's own store reads relative source paths from here
     population, entity = entity_sample(20_000)
     service = nyc().service(SERVICE)
     catalog = discover(nyc())
