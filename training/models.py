@@ -7,7 +7,7 @@ The engine wraps it with imputation (and scaling) and one-hot encoding of catego
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 
-from featurelock.training.model import model_spec
+from featurelock import model_spec
 
 
 @model_spec(

@@ -1,1 +1,2 @@
-"""features."""
+"""The feature layer: project loading, declarations, catalog, fingerprints, the lock, feature
+tables, Feast registration."""

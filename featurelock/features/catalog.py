@@ -13,8 +13,8 @@ from typing import Any
 
 from featurelock.core.errors import DefinitionError, NotFoundError
 from featurelock.features.declare import View
-from featurelock.features.fingerprint import fingerprint, population_fingerprint
-from featurelock.features.population import PopulationSpec
+from featurelock.features.fingerprint import fingerprint
+from featurelock.features.population import PopulationSpec, population_fingerprint
 from featurelock.features.project import Project, load_module
 from featurelock.features.spec import FeatureSpec, parse_column
 

@@ -29,12 +29,8 @@ import json
 import re
 import tokenize
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from featurelock.features.spec import FeatureSpec
-
-if TYPE_CHECKING:
-    from featurelock.features.population import PopulationSpec
 
 NORMALIZER = "tokens-v1"
 _PUNCT = set("(),;=<>+-*/|:[]{}.%!")
@@ -196,23 +192,6 @@ def fingerprint(spec: FeatureSpec, source: str, grid_sql: str | None, reads: Map
         "grid": normalize_sql(grid_sql) if grid_sql is not None else None,
         "code": normalize_source(source),
         "reads": {ref: reads[ref] for ref in sorted(reads)},
-    }
-    blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
-    return "sha256:" + hashlib.sha256(blob).hexdigest()
-
-
-def population_fingerprint(spec: PopulationSpec, source: str) -> str:
-    """``sha256:<hex>`` of a population version: its normalized module and declared attributes."""
-    payload = {
-        "normalizer": NORMALIZER,
-        "kind": "population",
-        "name": spec.name,
-        "version": spec.version,
-        "id": spec.id,
-        "keys": list(spec.keys),
-        "inputs": list(spec.inputs),
-        "sources": list(spec.sources),
-        "code": normalize_source(source),
     }
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
     return "sha256:" + hashlib.sha256(blob).hexdigest()

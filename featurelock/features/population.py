@@ -16,13 +16,15 @@ version: an edit of a locked population is refused; a change is a new version.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
 from featurelock.core.errors import DefinitionError
-from featurelock.features.fingerprint import normalize_sql
+from featurelock.features.fingerprint import NORMALIZER, normalize_source, normalize_sql
 from featurelock.features.spec import parse_column
 
 LABEL = "label"
@@ -155,3 +157,20 @@ def population(
         return function
 
     return wrap
+
+
+def population_fingerprint(spec: PopulationSpec, source: str) -> str:
+    """``sha256:<hex>`` of a population version: its normalized module and declared attributes."""
+    payload = {
+        "normalizer": NORMALIZER,
+        "kind": "population",
+        "name": spec.name,
+        "version": spec.version,
+        "id": spec.id,
+        "keys": list(spec.keys),
+        "inputs": list(spec.inputs),
+        "sources": list(spec.sources),
+        "code": normalize_source(source),
+    }
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+    return "sha256:" + hashlib.sha256(blob).hexdigest()

@@ -1,1 +1,2 @@
-"""serving."""
+"""Serving: the API generated from a service, the predictor, materialization, parity, replay,
+the prediction log."""

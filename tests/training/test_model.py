@@ -124,8 +124,10 @@ def test_time_split_and_bad_configs():
         check_config(catalog, RunConfig(service="delay_model_v1", model="xgboost"))
     with pytest.raises(ValidationError, match=r"holdout_from='November' is not a timezone-aware"):
         check_config(catalog, RunConfig(service="delay_model_v1", holdout_from="November"))
-    with pytest.raises(ValidationError, match=r"params \['depth'\] are not hyperparameters of model spec"):
-        check_config(catalog, RunConfig(service="delay_model_v1", params={"depth": 3}))
+    with pytest.raises(
+        ValidationError, match=r"params \['depth'\] are not hyperparameters of model spec 'log"
+    ):
+        check_config(catalog, RunConfig(service="delay_model_v1", baseline_params={"depth": 3}))
     resolved = check_config(catalog, RunConfig(service="delay_model_v1"))
     assert (resolved.model, resolved.baseline, resolved.seed) == (
         "hist_gradient_boosting",
@@ -168,3 +170,33 @@ def test_untrusted_types_are_refused_on_save_and_load(tmp_path):
     with pytest.raises(Exception, match=r"[Uu]ntrusted"):
         load_model(tmp_path / "x.skops", sha, [TREE])
     assert content_sha256((tmp_path / "x.skops").read_bytes()).startswith("sha256:")
+
+
+def test_a_spec_may_return_its_own_pipeline_and_is_told_the_categorical_columns():
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    seen = {}
+
+    @model_spec(preprocess="none")
+    def forest(seed: int, categorical: list[int], n_estimators: int = 20) -> Pipeline:
+        """A whole pipeline of the project's own."""
+        seen["categorical"] = categorical
+        prep = ColumnTransformer(
+            [("cat", OneHotEncoder(handle_unknown="ignore"), categorical)],
+            remainder=SimpleImputer(strategy="median"),
+        )
+        return Pipeline([("prep", prep), ("rf", RandomForestClassifier(n_estimators, random_state=seed))])
+
+    columns = ["temp_v1", "seats_v1", "sched_dep_dow_v1"]
+    frame = small_frame()
+    x = model_input(frame, columns)
+    x[:, 2] = np.nan_to_num(x[:, 2])
+    a = make_pipeline(forest.__featurelock__, {}, 5, columns, CATEGORICAL).fit(x, frame["label"])
+    b = make_pipeline(forest.__featurelock__, {}, 5, columns, CATEGORICAL).fit(x, frame["label"])
+    assert seen["categorical"] == [2]
+    assert np.array_equal(a.predict_proba(x), b.predict_proba(x))  # seeded: identical
+    assert forest.__featurelock__.defaults() == {"n_estimators": 20}
