@@ -78,3 +78,27 @@ def test_registry_holds_no_absolute_path(tiny, tmp_path):
     prepare(project)
     registry = (project.home / "registry.db").read_bytes()
     assert str(tmp_path).encode() not in registry and str(tiny).encode() not in registry
+
+
+@pytest.mark.slow
+def test_plain_feast_reads_the_registry_featurelock_wrote(tiny, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    project = Project(tiny, tmp_path / "home")
+    prepare(project)
+    env = {**os.environ, "FEATURELOCK_HOME": str(project.home)}
+    feast = Path(sys.executable).parent / "feast"
+    out = subprocess.run(
+        [str(feast), "feature-views", "list"],
+        cwd=tiny / "feature_repo",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "customer_daily" in out.stdout
+    assert not (tiny / "feature_repo" / "data" / "registry.db").exists()  # nothing written beside it
