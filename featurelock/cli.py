@@ -1,477 +1,122 @@
-"""The featurelock command: argument parsing, progress and printing only.
+"""The featurelock command: parsing, progress and printing; every step is an engine function.
 
-Every command calls a plain Python function of the engine on the project it is pointed at
-(--project DIR, FEATURELOCK_PROJECT, or the working directory and its parents), so a notebook
-and the production command run the same code.
+Options common to every command (--project, --profile, --debug) are accepted before or after the
+subcommand and read FEATURELOCK_PROJECT / FEATURELOCK_PROFILE. Errors end in one line naming what
+to do next (--debug shows the traceback). Shell completion: click's, e.g. for bash
+``eval "$(_FEATURELOCK_COMPLETE=bash_source featurelock)"``.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
+import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
 
 from featurelock.core.errors import FeaturelockError
 
-
-def _say(message: str) -> None:
-    print(message, flush=True)
+PROFILES = ("local", "production")
 
 
-class _Step:
-    """Prints ``==> what`` and, when done, the elapsed time."""
+# ---- output ------------------------------------------------------------------------------------
+class Output:
+    """Lines for people on stdout (stderr under --json, whose document owns stdout); a rich spinner
+    with the elapsed time while a step runs, when stdout is a terminal."""
 
-    def __init__(self, what: str) -> None:
-        self.what = what
+    def __init__(self, as_json: bool = False) -> None:
+        from rich.console import Console
 
-    def __enter__(self) -> _Step:
-        self.start = time.perf_counter()
-        _say(f"==> {self.what}")
-        return self
+        self.as_json = as_json
+        self.console = Console(stderr=as_json, highlight=False, soft_wrap=True)
 
-    def __exit__(self, *exc: object) -> None:
-        if exc[0] is None:
-            _say(f"    done in {time.perf_counter() - self.start:.1f}s")
+    def say(self, message: str) -> None:
+        self.console.print(message, markup=False)
 
+    @contextmanager
+    def step(self, what: str) -> Iterator[None]:
+        self.say(f"==> {what}")
+        start = time.perf_counter()
+        if self.console.is_terminal:
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-def cmd_ingest(args: argparse.Namespace) -> int:
-    from featurelock.data.ingest import ingest_file, ingest_sources
-    from featurelock.training.dataset import raw_store
-
-    store = raw_store(args.project)
-    with _Step("ingest raw tables"):
-        if args.file:
-            results = [ingest_file(args.table, args.file, args.knowledge_time, store)]
+            columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+            with Progress(*columns, console=self.console, transient=True) as bar:
+                bar.add_task(what, total=None)
+                yield
         else:
-            results = ingest_sources(store, progress=_say)
-        for r in results:
-            _say(f"    {r.table:<9} {r.status:<9} {r.rows:>8,} rows  known at {r.knowledge_time.isoformat()}")
-    if args.profile == "production":
-        from featurelock.features.publish import publish_raw
+            yield
+        self.say(f"    done in {time.perf_counter() - start:.1f}s")
 
-        with _Step("load the raw tables into PostgreSQL"):
-            publish_raw(store, progress=_say)
-    return 0
+    def document(self, data: Any) -> None:
+        click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
 
 
-def cmd_features_build(args: argparse.Namespace) -> int:
-    from featurelock.features.build import build_feature_tables
-    from featurelock.features.lockfile import check_lock
-    from featurelock.training.dataset import raw_store
+class Context:
+    """What every command receives: the project (found once), the profile, the output."""
 
-    project = args.project
-    with _Step("check features.lock"):
-        catalog = check_lock(project)
-        _say(
-            f"    {len(catalog.specs)} feature versions and {len(catalog.populations)} population(s), "
-            "all locked and unchanged"
-        )
-    with _Step("build feature tables (DuckDB)"):
-        tables = build_feature_tables(catalog, raw_store(project), project.feature_tables_dir, progress=_say)
-        for t in tables:
-            _say(f"    {t.view:<16} {t.rows:>8,} rows -> {t.path}")
-    if args.profile == "production":
-        from featurelock.features.publish import publish_feature_tables
+    def __init__(self, project: str | None, profile: str, debug: bool, as_json: bool = False) -> None:
+        self.project_arg, self.profile, self.debug = project, profile, debug
+        self.out = Output(as_json)
+        self._project: Any = None
 
-        with _Step("load the feature tables into PostgreSQL"):
-            publish_feature_tables(project, progress=_say)
-    return 0
+    @property
+    def project(self) -> Any:
+        if self._project is None:
+            from featurelock.features.project import Project
+
+            self._project = Project.find(self.project_arg)
+        return self._project
 
 
-def cmd_lock(args: argparse.Namespace) -> int:
-    from featurelock.features.lockfile import add_new_versions
-
-    added = add_new_versions(args.project)
-    if added:
-        _say("Locked new feature versions:\n" + "\n".join(f"  + {ref}" for ref in added))
-    else:
-        _say("features.lock is up to date; nothing to add.")
-    return 0
-
-
-def cmd_apply(args: argparse.Namespace) -> int:
-    from featurelock.features import feast_repo
-
-    cmd_features_build(args)
-    with _Step(f"feast apply (profile {args.profile})"):
-        feast_repo.apply(args.project, args.profile)
-    return 0
-
-
-def cmd_plan(args: argparse.Namespace) -> int:
-    from featurelock.features import feast_repo
-
-    feast_repo.plan(args.project, args.profile)
-    return 0
+def common(function: Callable[..., Any]) -> Callable[..., Any]:
+    """--project/--profile/--debug on a subcommand too (a value given there wins)."""
+    options = [
+        click.option(
+            "--project",
+            "sub_project",
+            type=click.Path(file_okay=False),
+            help="Project directory (default: $FEATURELOCK_PROJECT, else the working directory or a parent).",
+        ),
+        click.option(
+            "--profile",
+            "sub_profile",
+            type=click.Choice(PROFILES),
+            help="Store profile [default: $FEATURELOCK_PROFILE or local].",
+        ),
+        click.option("--debug", "sub_debug", is_flag=True, help="Show the traceback of an error."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
 
 
-def cmd_dataset_build(args: argparse.Namespace) -> int:
-    from featurelock.training.dataset import build_training_set, write_training_set
-
-    with _Step(f"build training set for service {args.service}"):
-        training_set = build_training_set(args.project, args.service, as_of=args.as_of, profile=args.profile)
-        folder = write_training_set(args.project, training_set, args.out)
-    m = training_set.manifest
-    _say(f"    rows      {m['rows']:,}")
-    _say(f"    as_of     {m['as_of']} ({m['as_of_source']})")
-    _say(f"    sha256    {m['content_sha256']}")
-    _say(f"    written   {folder}/training_set.parquet, manifest.json")
-    return 0
-
-
-def cmd_dataset_verify(args: argparse.Namespace) -> int:
-    from featurelock.training.dataset import verify_training_set
-
-    with _Step(f"rebuild from {args.manifest}"):
-        result = verify_training_set(args.project, args.manifest, profile=args.profile)
-    if result.identical and not result.diverged:
-        _say(f"identical: {result.actual_sha256}")
-        return 0
-    if result.identical:
-        _say(f"identical content ({result.actual_sha256}), but inputs changed:")
-    else:
-        _say(f"DIFFERENT: expected {result.expected_sha256}, rebuilt {result.actual_sha256}")
-    _say(f"{'stage':<20} change")
-    for stage, change in result.diverged or [
-        ("unknown", "no recorded input changed; the store is not deterministic")
-    ]:
-        _say(f"{stage:<20} {change}")
-    return 0 if result.identical else 1
-
-
-def _run_config(args: argparse.Namespace):
-    import json
-
-    from featurelock.training.model import RunConfig
-
-    params = json.loads(args.params) if args.params else {}
-    return RunConfig(service=args.service, model=args.model, seed=args.seed, params=params, as_of=args.as_of)
-
-
-def cmd_train(args: argparse.Namespace) -> int:
-    from featurelock.training.runs import train_run
-
-    with _Step(f"train on service {args.service}"):
-        result = train_run(args.project, _run_config(args), profile=args.profile, progress=_say)
-    m = result.record["metrics"]
-    _say(f"    run       {result.run_id}")
-    _say(f"    {'metric':<10} " + " ".join(f"{name[:28]:>28}" for name in m))
-    for metric in ("roc_auc", "pr_auc", "log_loss", "brier"):
-        _say(f"    {metric:<10} " + " ".join(f"{m[name][metric]:>28.4f}" for name in m))
-    _say(f"    report    {result.path / 'report.html'}")
-    if args.promote:
-        cmd_promote(argparse.Namespace(project=args.project, run=result.run_id, rollback=False))
-    return 0
-
-
-def cmd_runs(args: argparse.Namespace) -> int:
-    from featurelock.training.runs import list_runs, promoted_run, read_run
-
-    served = promoted_run(args.project)
-    runs = list_runs(args.project)
-    for run in runs:
-        _, record = read_run(args.project, run)
-        auc = record["metrics"]["model"]["roc_auc"]
-        mark = "*" if run == served else " "
-        _say(f"{mark} {run}  service={record['config']['service']}  roc_auc={auc:.4f}")
-    if not runs:
-        _say("no runs yet: `featurelock train --service SERVICE`")
-    return 0
-
-
-def cmd_promote(args: argparse.Namespace) -> int:
-    from featurelock.training.runs import promote, rollback
-
-    history = rollback(args.project) if args.rollback else promote(args.project, args.run)
-    _say(f"serving run: {history[-1]}" + (f" (previous: {history[-2]})" if len(history) > 1 else ""))
-    return 0
-
-
-def cmd_reproduce(args: argparse.Namespace) -> int:
-    from featurelock.training.runs import reproduce
-
-    with _Step(f"reproduce {args.run}"):
-        result = reproduce(args.project, args.run, profile=args.profile)
-    if result.identical:
-        _say("reproduced exactly")
-        return 0
-    _say(f"NOT reproduced: first diverging stage: {result.stage}")
-    _say(f"{'stage':<20} change")
-    for stage, change in result.details:
-        _say(f"{stage:<20} {change}")
-    return 1
-
-
-def cmd_materialize(args: argparse.Namespace) -> int:
-    from featurelock.serving.materialize import materialize
-
-    with _Step("materialize into the online store"):
-        materialize(args.project, end=args.end, profile=args.profile, progress=_say, rewind=args.rewind)
-    return 0
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from featurelock.serving.app import create_app
-
-    uvicorn.run(
-        create_app(args.project, args.run, args.profile), host=args.host, port=args.port, log_level="warning"
+def context(
+    ctx: click.Context,
+    sub_project: str | None,
+    sub_profile: str | None,
+    sub_debug: bool,
+    as_json: bool = False,
+) -> Context:
+    top = ctx.find_root().params
+    c = Context(
+        sub_project or top.get("project"),
+        sub_profile or top.get("profile") or "local",
+        sub_debug or bool(top.get("debug")),
+        as_json,
     )
-    return 0
+    ctx.find_root().meta["debug"] = c.debug
+    return c
 
 
-def cmd_parity(args: argparse.Namespace) -> int:
-    from featurelock.serving.parity import parity
-
-    with _Step(f"parity on {args.sample:,} entity rows"):
-        report = parity(args.project, sample=args.sample, at=args.at, profile=args.profile, progress=_say)
-    _say(f"    at {report.at}")
-    _say(f"    {'feature':<32} {'compared':>9} {'mismatches':>11} {'online nulls':>13}")
-    for column, row in report.per_feature.items():
-        _say(f"    {column:<32} {row['compared']:>9,} {row['mismatches']:>11,} {row['online_nulls']:>13,}")
-    _say(
-        f"    {'predictions (served vs research)':<32} {report.rows:>9,} {report.prediction_mismatches:>11,}"
+def json_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document (for scripts).")(
+        function
     )
-    for example in report.examples:
-        _say(f"    e.g. {example}")
-    _say(f"{report.mismatches} mismatches")
-    return 0 if report.mismatches == 0 else 1
-
-
-def cmd_replay(args: argparse.Namespace) -> int:
-    from featurelock.serving.replay import replay
-
-    with _Step(f"replay {args.log}"):
-        report = replay(args.project, args.log, profile=args.profile)
-    _say(
-        f"    {report.predictions:,} logged predictions: {report.feature_mismatches} feature and "
-        f"{report.probability_mismatches} probability mismatches"
-    )
-    for example in report.examples:
-        _say(f"    e.g. {example}")
-    _say(f"{report.mismatches} mismatches")
-    return 0 if report.mismatches == 0 else 1
-
-
-def demo_predictions(project, profile: str) -> str:
-    """Start the service on a free loopback port, send the project's example requests, print the answers.
-    Returns the log the service wrote."""
-    import json
-    import socket
-    import threading
-
-    import httpx
-    import uvicorn
-
-    from featurelock.serving.app import create_app
-    from featurelock.serving.log import log_path
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(project, None, profile), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        answer: dict = {}
-        for example in project.examples.requests:
-            reply = httpx.post(f"{url}/predict", json=example, timeout=10)
-            if reply.status_code != 200:
-                raise FeaturelockError(f"/predict answered {reply.status_code}: {reply.text}")
-            answer = reply.json()
-            asked = ", ".join(f"{k}={v}" for k, v in example.items() if k != "prediction_time")
-            _say(f"    {asked}: P = {answer['probability']:.3f}; missing: {answer['missing_features']}")
-        _say("    receipt of the last one:")
-        _say("\n".join("      " + line for line in json.dumps(answer, indent=1).splitlines()))
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-    return str(log_path(project.home))
-
-
-def cmd_deprecate(args: argparse.Namespace) -> int:
-    from featurelock.features.lockfile import deprecate
-
-    entry = deprecate(args.project, args.ref)
-    _say(f"{entry.ref} is deprecated (still locked, servable and reproducible: {entry.fingerprint})")
-    return 0
-
-
-def cmd_lineage(args: argparse.Namespace) -> int:
-    from featurelock.training.lineage import lineage
-
-    info = lineage(args.project, args.ref)
-    state = "deprecated" if info.deprecated else "active"
-    _say(f"{info.ref}  {info.fingerprint or 'not locked'}  ({state})")
-    _say("  services: " + (", ".join(info.services) or "none"))
-    _say("  runs:     " + (", ".join(info.runs) or "none"))
-    return 0
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from featurelock.features import feast_repo
-    from featurelock.training.runs import list_runs
-
-    project = args.project
-    _say(f"project {project.name} at {project.root} (data: {project.home})")
-    cmd_ingest(argparse.Namespace(**{**vars(args), "file": None, "table": None, "knowledge_time": None}))
-    cmd_apply(args)
-    with _Step("registered feature views"):
-        store = feast_repo.feature_store(project, args.profile)
-        for view in sorted(store.list_feature_views(), key=lambda v: v.name):
-            columns = ", ".join(f.name for f in view.features)
-            _say(f"    {view.name:<16} ttl={view.ttl}  [{columns}]")
-        for service in sorted(store.list_feature_services(), key=lambda s: s.name):
-            _say(f"    service {service.name}: {service.tags.get('features', '')}")
-    service = args.service or sorted(project.services)[0]
-    for _ in range(2):
-        cmd_dataset_build(
-            argparse.Namespace(**{**vars(args), "service": service, "as_of": None, "out": None})
-        )
-    before = set(list_runs(project))
-    cmd_train(
-        argparse.Namespace(
-            **{**vars(args), "service": service, "model": None, "seed": None, "params": None, "as_of": None},
-            promote=True,
-        )
-    )
-    run_id = sorted(set(list_runs(project)) - before)[-1]
-    if cmd_reproduce(argparse.Namespace(**{**vars(args), "run": run_id})) != 0:
-        return 1
-    cmd_materialize(argparse.Namespace(**{**vars(args), "end": project.examples.at, "rewind": True}))
-    with _Step("serve: start the API on loopback and send the project's example requests"):
-        log = demo_predictions(project, args.profile)
-    if cmd_parity(argparse.Namespace(**{**vars(args), "sample": 1000, "at": None})) != 0:
-        return 1
-    if cmd_replay(argparse.Namespace(**{**vars(args), "log": log})) != 0:
-        return 1
-    _say(
-        "Demo complete: data ingested, features built, lock verified, definitions applied, "
-        "training set built twice, model trained, promoted and reproduced, features materialized, "
-        "predictions served, parity and replay clean."
-    )
-    return 0
-
-
-def cmd_init(args: argparse.Namespace) -> int:
-    from featurelock.scaffold import init_project
-
-    root = init_project(args.dir)
-    _say(f"new project in {root}: run `featurelock demo --project {root}`")
-    return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--profile",
-        default=argparse.SUPPRESS,
-        help="store profile: local or production (default: $FEATURELOCK_PROFILE or 'local')",
-    )
-    common.add_argument(
-        "--project",
-        default=argparse.SUPPRESS,
-        help="project directory (default: $FEATURELOCK_PROJECT, else the working directory or a parent)",
-    )
-    parser = argparse.ArgumentParser(
-        prog="featurelock", description=__doc__.splitlines()[0], parents=[common]
-    )
-    parser.add_argument("--version", action="version", version=f"featurelock {_version()}")
-    sub = parser.add_subparsers(dest="command", required=True)
-    _add = sub.add_parser
-
-    def add(name: str, **kwargs: object) -> argparse.ArgumentParser:
-        return _add(name, parents=[common], **kwargs)  # type: ignore[arg-type]
-
-    sub.add_parser = add  # type: ignore[method-assign]
-
-    ingest = sub.add_parser(
-        "ingest", help="load the project's sources (or one correction batch) into the raw store"
-    )
-    ingest.add_argument("--file", help="a Parquet or CSV batch to append instead of the initial load")
-    ingest.add_argument("--table", help="raw table the --file batch belongs to")
-    ingest.add_argument("--knowledge-time", help="the batch's declared knowledge time (ISO 8601, UTC offset)")
-    ingest.set_defaults(func=cmd_ingest)
-
-    feats = sub.add_parser("features", help="feature tables")
-    feats_sub = feats.add_subparsers(dest="features_command", required=True)
-    build = feats_sub.add_parser("build", help="compute the feature tables with DuckDB", parents=[common])
-    build.set_defaults(func=cmd_features_build)
-
-    dataset = sub.add_parser("dataset", help="point-in-time training sets")
-    dataset_sub = dataset.add_subparsers(dest="dataset_command", required=True)
-    dbuild = dataset_sub.add_parser("build", help="build a training set and its manifest", parents=[common])
-    dbuild.add_argument("--service", required=True, help="feature service of the project")
-    dbuild.add_argument("--as-of", help="knowledge time (ISO 8601 with offset); default: newest in the store")
-    dbuild.add_argument("--out", help="output folder (default: <data>/datasets/<service>-<hash>)")
-    dbuild.set_defaults(func=cmd_dataset_build)
-    dverify = dataset_sub.add_parser("verify", help="rebuild from a manifest and compare", parents=[common])
-    dverify.add_argument("manifest", help="manifest.json (or its folder)")
-    dverify.set_defaults(func=cmd_dataset_verify)
-
-    train = sub.add_parser("train", help="train model + baseline on a service, write a run directory")
-    train.add_argument("--service", required=True, help="feature service of the project")
-    train.add_argument("--model", help="model spec (default: the service's)")
-    train.add_argument("--seed", type=int, help="random seed (default: the service's)")
-    train.add_argument("--params", help="hyperparameters as JSON, e.g. '{\"max_iter\": 100}'")
-    train.add_argument("--as-of", help="knowledge time of the training set (default: newest)")
-    train.add_argument("--promote", action="store_true", help="promote the run when done")
-    train.set_defaults(func=cmd_train)
-    sub.add_parser("runs", help="list training runs (* = promoted)").set_defaults(func=cmd_runs)
-    prom = sub.add_parser("promote", help="mark a run as the one serving uses")
-    prom.add_argument("run", nargs="?")
-    prom.add_argument("--rollback", action="store_true", help="serve the previously promoted run again")
-    prom.set_defaults(func=cmd_promote)
-    repro = sub.add_parser("reproduce", help="rebuild and retrain a run; exit 0 only if identical")
-    repro.add_argument("run")
-    repro.set_defaults(func=cmd_reproduce)
-
-    mat = sub.add_parser("materialize", help="write feature values to the online store (incremental)")
-    mat.add_argument("--end", help="materialize up to this event time (default: the newest)")
-    mat.add_argument("--rewind", action="store_true", help="rebuild views materialized past --end")
-    mat.set_defaults(func=cmd_materialize)
-    serve = sub.add_parser("serve", help="start the prediction API")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--run", help="run to serve (default: the promoted one)")
-    serve.set_defaults(func=cmd_serve)
-    par = sub.add_parser("parity", help="online vs offline features and predictions at a time T")
-    par.add_argument("--sample", type=int, default=1000)
-    par.add_argument("--at", help="T (default: the time the project's Examples declare)")
-    par.set_defaults(func=cmd_parity)
-    rep = sub.add_parser("replay", help="re-score logged predictions offline and compare")
-    rep.add_argument("log", help="prediction log (JSON lines)")
-    rep.set_defaults(func=cmd_replay)
-
-    dep = sub.add_parser("deprecate", help="mark a locked feature version deprecated (name@vN)")
-    dep.add_argument("ref")
-    dep.set_defaults(func=cmd_deprecate)
-    lin = sub.add_parser("lineage", help="services and runs that use a feature version (name@vN)")
-    lin.add_argument("ref")
-    lin.set_defaults(func=cmd_lineage)
-
-    sub.add_parser("lock", help="add new feature versions to features.lock").set_defaults(func=cmd_lock)
-    sub.add_parser("apply", help="build feature tables, then feast apply").set_defaults(func=cmd_apply)
-    sub.add_parser("plan", help="feast plan").set_defaults(func=cmd_plan)
-    demo = sub.add_parser("demo", help="run the pipeline end to end")
-    demo.add_argument("--service", help="service to train and serve (default: the first by name)")
-    demo.set_defaults(func=cmd_demo)
-    init = sub.add_parser("init", help="write a new project (a tiny working example) into DIR")
-    init.add_argument("dir")
-    init.set_defaults(func=cmd_init)
-    return parser
 
 
 def _version() -> str:
@@ -480,21 +125,590 @@ def _version() -> str:
     return __version__
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command == "ingest" and bool(args.file) != bool(args.table and args.knowledge_time):
-        _say("featurelock ingest: --file needs --table and --knowledge-time (and they need --file).")
-        return 2
-    func: Callable[[argparse.Namespace], int] = args.func
-    args.profile = getattr(args, "profile", None) or os.environ.get("FEATURELOCK_PROFILE", "local")
-    try:
-        from featurelock.features.feast_repo import check_profile
-        from featurelock.features.project import Project
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    help="featurelock: a feature store for reproducible machine-learning pipelines, built on Feast.",
+)
+@click.option(
+    "--project",
+    envvar="FEATURELOCK_PROJECT",
+    type=click.Path(file_okay=False),
+    help="Project directory [env: FEATURELOCK_PROJECT; default: the working directory or a parent].",
+)
+@click.option(
+    "--profile",
+    envvar="FEATURELOCK_PROFILE",
+    type=click.Choice(PROFILES),
+    default="local",
+    show_default=True,
+    help="Store profile [env: FEATURELOCK_PROFILE].",
+)
+@click.option("--debug", is_flag=True, help="Show the traceback of an error.")
+@click.version_option(_version(), "--version", prog_name="featurelock", message="%(prog)s %(version)s")
+def cli(project: str | None, profile: str, debug: bool) -> None:
+    pass
 
-        check_profile(args.profile)
-        if args.command != "init":
-            args.project = Project.find(getattr(args, "project", None))
-        return func(args)
-    except FeaturelockError as exc:
-        print(f"featurelock {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+
+# ---- data and features -------------------------------------------------------------------------
+@cli.command(help="Load the project's sources (or one correction batch) into the raw store.")
+@click.option("--file", "file", type=click.Path(dir_okay=False), help="A Parquet or CSV batch to append.")
+@click.option("--table", help="The raw table the --file batch belongs to.")
+@click.option("--knowledge-time", help="The batch's declared knowledge time (ISO 8601 with a UTC offset).")
+@common
+@click.pass_context
+def ingest(
+    ctx: click.Context, file: str | None, table: str | None, knowledge_time: str | None, **kw: Any
+) -> None:
+    c = context(ctx, **kw)
+    if bool(file) != bool(table and knowledge_time):
+        raise click.UsageError("--file needs --table and --knowledge-time (and they need --file).")
+    run_ingest(c, file, table, knowledge_time)
+
+
+def run_ingest(c: Context, file: str | None, table: str | None, knowledge_time: str | None) -> None:
+    from featurelock.data.ingest import ingest_file, ingest_sources
+    from featurelock.training.dataset import raw_store
+
+    store = raw_store(c.project)
+    with c.out.step("ingest raw tables"):
+        if file:
+            results = [ingest_file(str(table), file, knowledge_time, store)]
+        else:
+            results = ingest_sources(store, progress=c.out.say)
+        for r in results:
+            c.out.say(
+                f"    {r.table:<9} {r.status:<9} {r.rows:>8,} rows  known at {r.knowledge_time.isoformat()}"
+            )
+    if c.profile == "production":
+        from featurelock.features.publish import publish_raw
+
+        with c.out.step("load the raw tables into PostgreSQL"):
+            publish_raw(store, progress=c.out.say)
+
+
+@cli.group(help="Feature tables.")
+def features() -> None:
+    pass
+
+
+@features.command("build", help="Check the lock, then compute one Parquet table per feature view (DuckDB).")
+@common
+@click.pass_context
+def features_build(ctx: click.Context, **kw: Any) -> None:
+    run_features_build(context(ctx, **kw))
+
+
+def run_features_build(c: Context) -> None:
+    from featurelock.features.build import build_feature_tables
+    from featurelock.features.lockfile import check_lock
+    from featurelock.training.dataset import raw_store
+
+    project = c.project
+    with c.out.step("check features.lock"):
+        catalog = check_lock(project)
+        c.out.say(
+            f"    {len(catalog.specs)} feature versions and {len(catalog.populations)} population(s), "
+            "all locked and unchanged"
+        )
+    with c.out.step("build feature tables (DuckDB)"):
+        tables = build_feature_tables(catalog, raw_store(project), project.feature_tables_dir)
+        for t in tables:
+            c.out.say(f"    {t.view:<16} {t.rows:>9,} rows -> {t.path}")
+    if c.profile == "production":
+        from featurelock.features.publish import publish_feature_tables
+
+        with c.out.step("load the feature tables into PostgreSQL"):
+            publish_feature_tables(project, progress=c.out.say)
+
+
+@cli.command(
+    help="Add new feature and population versions to features.lock (after a trial run of their SQL)."
+)
+@common
+@click.pass_context
+def lock(ctx: click.Context, **kw: Any) -> None:
+    from featurelock.features.lockfile import add_new_versions
+
+    c = context(ctx, **kw)
+    added = add_new_versions(c.project)
+    if added:
+        c.out.say("Locked new versions:\n" + "\n".join(f"  + {ref}" for ref in added))
+    else:
+        c.out.say("features.lock is up to date; nothing to add.")
+
+
+@cli.command(help="Build the feature tables, then feast apply.")
+@common
+@click.pass_context
+def apply(ctx: click.Context, **kw: Any) -> None:
+    run_apply(context(ctx, **kw))
+
+
+def run_apply(c: Context) -> None:
+    from featurelock.features import feast_repo
+
+    run_features_build(c)
+    with c.out.step(f"feast apply (profile {c.profile})"):
+        feast_repo.apply(c.project, c.profile)
+
+
+@cli.command(help="feast plan on the project's repo.")
+@common
+@click.pass_context
+def plan(ctx: click.Context, **kw: Any) -> None:
+    from featurelock.features import feast_repo
+
+    c = context(ctx, **kw)
+    feast_repo.plan(c.project, c.profile)
+
+
+@cli.command(help="Mark a locked version deprecated (REF is name@vN); it stays locked and servable.")
+@click.argument("ref")
+@common
+@click.pass_context
+def deprecate(ctx: click.Context, ref: str, **kw: Any) -> None:
+    from featurelock.features.lockfile import deprecate as mark
+
+    c = context(ctx, **kw)
+    entry = mark(c.project, ref)
+    c.out.say(f"{entry.ref} is deprecated (still locked, servable and reproducible: {entry.fingerprint})")
+
+
+@cli.command(help="The services and runs that use a version (REF is name@vN).")
+@click.argument("ref")
+@json_option
+@common
+@click.pass_context
+def lineage(ctx: click.Context, ref: str, as_json: bool, **kw: Any) -> None:
+    from dataclasses import asdict
+
+    from featurelock.training.lineage import lineage as find
+
+    c = context(ctx, as_json=as_json, **kw)
+    info = find(c.project, ref)
+    if as_json:
+        c.out.document(asdict(info))
+        return
+    state = "deprecated" if info.deprecated else "active"
+    c.out.say(f"{info.ref}  {info.fingerprint or 'not locked'}  ({state})")
+    c.out.say("  services: " + (", ".join(info.services) or "none"))
+    c.out.say("  runs:     " + (", ".join(info.runs) or "none"))
+
+
+# ---- training sets -----------------------------------------------------------------------------
+@cli.group(help="Point-in-time training sets.")
+def dataset() -> None:
+    pass
+
+
+@dataset.command("build", help="Build a service's training set and its manifest.")
+@click.option("--service", required=True, help="Feature service of the project (see features/services.py).")
+@click.option("--as-of", help="Knowledge time, ISO 8601 with offset [default: the newest in the raw store].")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    help="Output folder [default: <data>/datasets/<service>-<hash>].",
+)
+@json_option
+@common
+@click.pass_context
+def dataset_build(
+    ctx: click.Context, service: str, as_of: str | None, out: str | None, as_json: bool, **kw: Any
+) -> None:
+    run_dataset_build(context(ctx, as_json=as_json, **kw), service, as_of, out)
+
+
+def run_dataset_build(c: Context, service: str, as_of: str | None, out: str | None) -> dict[str, Any]:
+    from featurelock.training.dataset import build_training_set, write_training_set
+
+    with c.out.step(f"build training set for service {service}"):
+        training_set = build_training_set(c.project, service, as_of=as_of, profile=c.profile)
+        folder = write_training_set(c.project, training_set, Path(out) if out else None)
+    m = training_set.manifest
+    summary = {
+        "service": service,
+        "rows": m["rows"],
+        "as_of": m["as_of"],
+        "as_of_source": m["as_of_source"],
+        "sha256": m["content_sha256"],
+        "folder": str(folder),
+    }
+    if c.out.as_json:
+        c.out.document(summary)
+    else:
+        c.out.say(f"    rows      {m['rows']:,}")
+        c.out.say(f"    as_of     {m['as_of']} ({m['as_of_source']})")
+        c.out.say(f"    sha256    {m['content_sha256']}")
+        c.out.say(f"    written   {folder}/training_set.parquet, manifest.json")
+    return summary
+
+
+@dataset.command("verify", help="Rebuild from a manifest (or its folder) and compare; exit 1 if different.")
+@click.argument("manifest", type=click.Path())
+@json_option
+@common
+@click.pass_context
+def dataset_verify(ctx: click.Context, manifest: str, as_json: bool, **kw: Any) -> None:
+    from featurelock.training.dataset import verify_training_set
+
+    c = context(ctx, as_json=as_json, **kw)
+    with c.out.step(f"rebuild from {manifest}"):
+        result = verify_training_set(c.project, Path(manifest), profile=c.profile)
+    if as_json:
+        c.out.document(
+            {
+                "identical": result.identical,
+                "expected_sha256": result.expected_sha256,
+                "actual_sha256": result.actual_sha256,
+                "diverged": [{"stage": s, "change": ch} for s, ch in result.diverged],
+            }
+        )
+    elif result.identical and not result.diverged:
+        c.out.say(f"identical: {result.actual_sha256}")
+    else:
+        if result.identical:
+            c.out.say(f"identical content ({result.actual_sha256}), but inputs changed:")
+        else:
+            c.out.say(f"DIFFERENT: expected {result.expected_sha256}, rebuilt {result.actual_sha256}")
+        c.out.say(f"{'stage':<20} change")
+        for stage, change in result.diverged or [("unknown", "no recorded input changed")]:
+            c.out.say(f"{stage:<20} {change}")
+    if not result.identical:
+        ctx.exit(1)
+
+
+# ---- models ------------------------------------------------------------------------------------
+@cli.command(help="Train a service's model and baseline; write a run directory with metrics and a report.")
+@click.option("--service", required=True, help="Feature service of the project.")
+@click.option("--model", help="Model spec (training/models.py) [default: the service's].")
+@click.option("--seed", type=int, help="Random seed [default: the service's].")
+@click.option("--params", help="Hyperparameters as JSON, e.g. '{\"max_iter\": 100}' [default: the spec's].")
+@click.option("--as-of", help="Knowledge time of the training set [default: the newest].")
+@click.option("--promote", is_flag=True, help="Promote the run (serve it) when done.")
+@common
+@click.pass_context
+def train(
+    ctx: click.Context,
+    service: str,
+    model: str | None,
+    seed: int | None,
+    params: str | None,
+    as_of: str | None,
+    promote: bool,
+    **kw: Any,
+) -> None:
+    run_train(context(ctx, **kw), service, model, seed, params, as_of, promote)
+
+
+def run_train(
+    c: Context,
+    service: str,
+    model: str | None = None,
+    seed: int | None = None,
+    params: str | None = None,
+    as_of: str | None = None,
+    promote: bool = False,
+) -> Any:
+    from featurelock.training.model import RunConfig
+    from featurelock.training.runs import promote as promote_run
+    from featurelock.training.runs import train_run
+
+    try:
+        hyper = json.loads(params) if params else {}
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(
+            f"{params!r} is not JSON ({exc.msg}); e.g. '{{\"max_iter\": 100}}'."
+        ) from exc
+    if not isinstance(hyper, dict):
+        raise click.BadParameter(f"{params!r} is not a JSON object; e.g. '{{\"max_iter\": 100}}'.")
+    config = RunConfig(service=service, model=model, seed=seed, params=hyper, as_of=as_of)
+    with c.out.step(f"train on service {service}"):
+        result = train_run(c.project, config, profile=c.profile, progress=c.out.say)
+    m = result.record["metrics"]
+    c.out.say(f"    run       {result.run_id}")
+    c.out.say(f"    {'metric':<10} " + " ".join(f"{name[:28]:>28}" for name in m))
+    for metric in ("roc_auc", "pr_auc", "log_loss", "brier"):
+        c.out.say(f"    {metric:<10} " + " ".join(f"{m[name][metric]:>28.4f}" for name in m))
+    c.out.say(f"    report    {result.path / 'report.html'}")
+    if promote:
+        history = promote_run(c.project, result.run_id)
+        c.out.say(f"serving run: {history[-1]}")
+    return result
+
+
+@cli.command(help="List the training runs (* = promoted).")
+@json_option
+@common
+@click.pass_context
+def runs(ctx: click.Context, as_json: bool, **kw: Any) -> None:
+    from featurelock.training.runs import list_runs, promoted_run, read_run
+
+    c = context(ctx, as_json=as_json, **kw)
+    served = promoted_run(c.project)
+    rows = []
+    for run in list_runs(c.project):
+        path, record = read_run(c.project, run)
+        rows.append(
+            {
+                "run_id": run,
+                "service": record["config"]["service"],
+                "model": record["config"]["model"],
+                "roc_auc": record["metrics"]["model"]["roc_auc"],
+                "promoted": run == served,
+                "report": str(path / "report.html"),
+            }
+        )
+    if as_json:
+        c.out.document(rows)
+        return
+    for r in rows:
+        mark = "*" if r["promoted"] else " "
+        c.out.say(f"{mark} {r['run_id']}  service={r['service']}  roc_auc={r['roc_auc']:.4f}")
+    if not rows:
+        c.out.say("no runs yet: `featurelock train --service SERVICE`")
+
+
+@cli.command(help="Serve RUN from now on (or, with --rollback, the previously promoted run).")
+@click.argument("run", required=False)
+@click.option("--rollback", is_flag=True, help="Serve the previously promoted run again.")
+@common
+@click.pass_context
+def promote(ctx: click.Context, run: str | None, rollback: bool, **kw: Any) -> None:
+    from featurelock.training.runs import promote as mark
+    from featurelock.training.runs import rollback as back
+
+    c = context(ctx, **kw)
+    if bool(run) == rollback:
+        raise click.UsageError("Give a RUN to promote, or --rollback (not both).")
+    history = back(c.project) if rollback else mark(c.project, str(run))
+    c.out.say(f"serving run: {history[-1]}" + (f" (previous: {history[-2]})" if len(history) > 1 else ""))
+
+
+@cli.command(help="Rebuild and retrain RUN; exit 0 only if its holdout predictions are identical.")
+@click.argument("run")
+@common
+@click.pass_context
+def reproduce(ctx: click.Context, run: str, **kw: Any) -> None:
+    if not run_reproduce(context(ctx, **kw), run):
+        ctx.exit(1)
+
+
+def run_reproduce(c: Context, run: str) -> bool:
+    from featurelock.training.runs import reproduce as rerun
+
+    with c.out.step(f"reproduce {run}"):
+        result = rerun(c.project, run, profile=c.profile)
+    if result.identical:
+        c.out.say("reproduced exactly")
+        return True
+    c.out.say(f"NOT reproduced: first diverging stage: {result.stage}")
+    c.out.say(f"{'stage':<20} change")
+    for stage, change in result.details:
+        c.out.say(f"{stage:<20} {change}")
+    return False
+
+
+# ---- serving -----------------------------------------------------------------------------------
+@cli.command(help="Write the newest feature values to the online store (incremental).")
+@click.option("--end", help="Materialize up to this event time, ISO 8601 with offset [default: the newest].")
+@click.option("--rewind", is_flag=True, help="Rebuild views already materialized past --end.")
+@common
+@click.pass_context
+def materialize(ctx: click.Context, end: str | None, rewind: bool, **kw: Any) -> None:
+    run_materialize(context(ctx, **kw), end, rewind)
+
+
+def run_materialize(c: Context, end: str | None, rewind: bool) -> None:
+    from featurelock.serving.materialize import materialize as write
+
+    with c.out.step("materialize into the online store"):
+        write(c.project, end=end, profile=c.profile, progress=c.out.say, rewind=rewind)
+
+
+@cli.command(help="Start the prediction API for the promoted run (or --run).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="TCP port.")
+@click.option("--run", help="Run to serve [default: the promoted one].")
+@common
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, run: str | None, **kw: Any) -> None:
+    import uvicorn
+
+    from featurelock.serving.app import create_app
+
+    c = context(ctx, **kw)
+    uvicorn.run(create_app(c.project, run, c.profile), host=host, port=port, log_level="warning")
+
+
+@cli.command(help="Online vs offline features, and served vs research predictions, at a time T.")
+@click.option(
+    "--sample", type=click.IntRange(1), default=1000, show_default=True, help="Entity rows to compare."
+)
+@click.option("--at", help="T, ISO 8601 with offset [default: the time the project's Examples declare].")
+@json_option
+@common
+@click.pass_context
+def parity(ctx: click.Context, sample: int, at: str | None, as_json: bool, **kw: Any) -> None:
+    if run_parity(context(ctx, as_json=as_json, **kw), sample, at) != 0:
+        ctx.exit(1)
+
+
+def run_parity(c: Context, sample: int = 1000, at: str | None = None) -> int:
+    from dataclasses import asdict
+
+    from featurelock.serving.parity import parity as compare
+
+    with c.out.step(f"parity on {sample:,} entity rows"):
+        report = compare(c.project, sample=sample, at=at, profile=c.profile, progress=c.out.say)
+    if c.out.as_json:
+        c.out.document({**asdict(report), "mismatches": report.mismatches})
+        return report.mismatches
+    c.out.say(f"    at {report.at}")
+    c.out.say(f"    {'feature':<32} {'compared':>9} {'mismatches':>11} {'online nulls':>13}")
+    for column, row in report.per_feature.items():
+        c.out.say(
+            f"    {column:<32} {row['compared']:>9,} {row['mismatches']:>11,} {row['online_nulls']:>13,}"
+        )
+    c.out.say(
+        f"    {'predictions (served vs research)':<32} {report.rows:>9,} {report.prediction_mismatches:>11,}"
+    )
+    for example in report.examples:
+        c.out.say(f"    e.g. {example}")
+    c.out.say(f"{report.mismatches} mismatches")
+    return report.mismatches
+
+
+@cli.command(help="Re-score logged predictions offline and compare; exit 1 on any mismatch.")
+@click.argument("log", type=click.Path())
+@json_option
+@common
+@click.pass_context
+def replay(ctx: click.Context, log: str, as_json: bool, **kw: Any) -> None:
+    if run_replay(context(ctx, as_json=as_json, **kw), Path(log)) != 0:
+        ctx.exit(1)
+
+
+def run_replay(c: Context, log: Path) -> int:
+    from dataclasses import asdict
+
+    from featurelock.serving.replay import replay as rescore
+
+    with c.out.step(f"replay {log}"):
+        report = rescore(c.project, log, profile=c.profile)
+    if c.out.as_json:
+        c.out.document({**asdict(report), "mismatches": report.mismatches})
+        return report.mismatches
+    c.out.say(
+        f"    {report.predictions:,} logged predictions: {report.feature_mismatches} feature and "
+        f"{report.probability_mismatches} probability mismatches"
+    )
+    for example in report.examples:
+        c.out.say(f"    e.g. {example}")
+    c.out.say(f"{report.mismatches} mismatches")
+    return report.mismatches
+
+
+# ---- projects ----------------------------------------------------------------------------------
+@cli.command(help="Write a new project into DIR (a tiny working example) and lock its versions.")
+@click.argument("directory", metavar="DIR", type=click.Path(file_okay=False))
+@common
+@click.pass_context
+def init(ctx: click.Context, directory: str, **kw: Any) -> None:
+    from featurelock.scaffold import init_project
+
+    c = context(ctx, **kw)
+    root = init_project(directory)
+    c.out.say(f"new project in {root}\nnext: featurelock demo --project {root}")
+
+
+@cli.command(help="Run the whole pipeline on the project, end to end, with a summary.")
+@click.option("--service", help="Service to train and serve [default: the first by name].")
+@common
+@click.pass_context
+def demo(ctx: click.Context, service: str | None, **kw: Any) -> None:
+    c = context(ctx, **kw)
+    if not run_demo(c, service):
+        ctx.exit(1)
+
+
+def run_demo(c: Context, service: str | None) -> bool:
+    from featurelock.features import feast_repo
+    from featurelock.serving.loopback import serve_examples
+
+    project = c.project
+    c.out.say(f"project {project.name} at {project.root} (data: {project.home}, profile {c.profile})")
+    run_ingest(c, None, None, None)
+    run_apply(c)
+    with c.out.step("registered feature views"):
+        store = feast_repo.feature_store(project, c.profile)
+        for view in sorted(store.list_feature_views(), key=lambda v: v.name):
+            columns = ", ".join(f.name for f in view.features)
+            c.out.say(f"    {view.name:<16} ttl={view.ttl}  [{columns}]")
+        for fs in sorted(store.list_feature_services(), key=lambda s: s.name):
+            c.out.say(f"    service {fs.name}: {fs.tags.get('features', '')}")
+    service = service or sorted(project.services)[0]
+    first = run_dataset_build(c, service, None, None)
+    run_dataset_build(c, service, None, None)
+    result = run_train(c, service, promote=True)
+    if not run_reproduce(c, result.run_id):
+        return False
+    run_materialize(c, project.examples.at, rewind=True)
+    with c.out.step("serve: start the API on loopback and send the project's example requests"):
+        answers, log = serve_examples(project, c.profile)
+        for request, receipt in answers:
+            asked = ", ".join(f"{k}={v}" for k, v in request.items() if k != "prediction_time")
+            c.out.say(
+                f"    {asked}: P = {receipt['probability']:.3f}; missing: {receipt['missing_features']}"
+            )
+        c.out.say("    receipt of the last one:")
+        c.out.say("\n".join("      " + line for line in json.dumps(answers[-1][1], indent=1).splitlines()))
+    if run_parity(c) != 0 or run_replay(c, log) != 0:
+        return False
+    c.out.say(
+        "Demo complete: data ingested, features built, lock verified, definitions applied, training set "
+        "built twice (same hash), model trained, promoted and reproduced exactly, features materialized, "
+        "predictions served, parity and replay clean."
+    )
+    c.out.say(f"  training set  {first['folder']}")
+    c.out.say(f"  run           {result.path}")
+    c.out.say(f"  report        {result.path / 'report.html'}")
+    c.out.say(f"  prediction log {log}")
+    flag = f" --project {project.root}"
+    c.out.say("next:")
+    c.out.say(f"  featurelock serve{flag}                   # the API, docs at http://127.0.0.1:8000/docs")
+    c.out.say(f"  featurelock runs{flag}                    # runs, * = promoted")
+    c.out.say(f"  featurelock dataset verify {first['folder']}{flag}")
+    c.out.say(f"  featurelock lineage {project.service(service).all_refs[0]}{flag}")
+    return True
+
+
+# ---- entry point -------------------------------------------------------------------------------
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; an error becomes one line (the traceback only with --debug)."""
+    try:
+        cli.main(
+            args=list(argv) if argv is not None else None, prog_name="featurelock", standalone_mode=False
+        )
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.Abort:
+        click.echo("featurelock: aborted", err=True)
+        return 1
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except Exception as exc:  # one line, never a traceback, unless --debug
+        if "--debug" in (argv if argv is not None else sys.argv[1:]):
+            raise
+        click.echo(f"featurelock: error: {one_line(exc)}", err=True)
+        return 2 if isinstance(exc, FeaturelockError) else 1
+    return 0
+
+
+def one_line(exc: BaseException) -> str:
+    """featurelock's own message as it is, or any other error (Feast, DuckDB, pandas) as one line
+    with its type and where to look next."""
+    if isinstance(exc, FeaturelockError):
+        return str(exc)  # ours: what is wrong, what was received, the fix (a lock error lists each)
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"{type(exc).__name__}: {text[:500]} (run again with --debug for the traceback)"

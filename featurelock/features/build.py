@@ -70,6 +70,18 @@ def _feature_sql(spec: FeatureSpec, keys: tuple[str, ...]) -> str:
     return f"SELECT {cols} FROM ({spec.sql()}) AS feature"
 
 
+def _run(con: duckdb.DuckDBPyConnection, sql: str, what: str) -> None:
+    """Execute ``sql``; a DuckDB error names the module (or declaration) whose SQL it is."""
+    try:
+        con.execute(sql)
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DefinitionError(
+            f"{what}: its SQL failed in DuckDB: {type(exc).__name__}: {first}. It must yield the "
+            "view's join keys, event_timestamp and value over the raw tables and `grid`."
+        ) from exc
+
+
 def _check_unique(con: duckdb.DuckDBPyConnection, relation: str, keys: tuple[str, ...], what: str) -> None:
     cols = ", ".join([*keys, EVENT_TS])
     dup = con.execute(
@@ -101,12 +113,16 @@ def compute_view(
         con.register("grid_frame", _naive_utc(grid[[*keys, EVENT_TS]]))
         con.execute("CREATE TEMP TABLE grid AS SELECT * FROM grid_frame")
     else:
-        con.execute(f"CREATE TEMP TABLE grid AS SELECT {', '.join(keys)}, {EVENT_TS} FROM ({view.grid_sql})")
+        _run(
+            con,
+            f"CREATE TEMP TABLE grid AS SELECT {', '.join(keys)}, {EVENT_TS} FROM ({view.grid_sql})",
+            f"the grid of view {view.name!r} (its View declaration)",
+        )
     _check_unique(con, "grid", keys, f"the grid of view {view.name!r}")
     selects, joins = [], []
     on = " AND ".join(f"g.{k} = f{{i}}.{k}" for k in (*keys, EVENT_TS))
     for i, spec in enumerate(sorted(specs, key=lambda s: (s.name, s.version))):
-        con.execute(f"CREATE TEMP TABLE f{i} AS {_feature_sql(spec, keys)}")
+        _run(con, f"CREATE TEMP TABLE f{i} AS {_feature_sql(spec, keys)}", f"{spec.module or spec.ref}")
         _check_unique(con, f"f{i}", keys, f"feature {spec.ref}")
         selects.append(f"f{i}.value AS {spec.column}")
         joins.append(f"LEFT JOIN f{i} ON {on.format(i=i)}")

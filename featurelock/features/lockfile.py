@@ -6,7 +6,8 @@ Format (sorted by name, then version; one entry per line; ``#`` starts a comment
 
 A locked entry is never rewritten or removed. ``check_lock`` refuses a locked version whose
 fingerprint changed, a locked version whose module disappeared, and an unlocked version.
-``add_new_versions`` (``featurelock lock``) appends entries for new versions only.
+``add_new_versions`` (``featurelock lock``) appends entries for new versions only, after a trial
+run of each (``featurelock.features.trial``): a version whose SQL does not run is not locked.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from featurelock.core.atomic import write_text_atomic
 from featurelock.core.errors import DefinitionError, LockError
 from featurelock.features.catalog import Catalog, discover, ref_sort_key
 from featurelock.features.project import Project
+from featurelock.features.trial import trial_run
 
 HEADER = (
     "# features.lock: fingerprints of the registered feature versions (written by `featurelock lock`).\n"
@@ -116,6 +118,7 @@ def add_new_versions(project: Project, catalog: Catalog | None = None) -> list[s
     current = catalog.fingerprints()
     added = [ref for ref in current if ref not in locked]
     if added:
+        trial_run(catalog, added)
         merged = dict(locked)
         merged.update({ref: LockEntry(ref, current[ref]) for ref in added})
         write_text_atomic(path, render_lock(merged))

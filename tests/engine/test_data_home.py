@@ -102,3 +102,44 @@ def test_plain_feast_reads_the_registry_featurelock_wrote(tiny, tmp_path):
     assert out.returncode == 0, out.stderr
     assert "customer_daily" in out.stdout
     assert not (tiny / "feature_repo" / "data" / "registry.db").exists()  # nothing written beside it
+
+
+@pytest.mark.slow
+def test_feast_ui_shows_the_registry_featurelock_wrote(tiny, tmp_path):
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import httpx
+
+    from featurelock.serving.loopback import free_port
+
+    project = Project(tiny, tmp_path / "home")
+    prepare(project)
+    port = free_port()
+    env = {**os.environ, "FEATURELOCK_HOME": str(project.home)}
+    ui = subprocess.Popen(
+        [str(Path(sys.executable).parent / "feast"), "ui", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=tiny / "feature_repo",
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline and ui.poll() is None, "feast ui did not start"
+            time.sleep(0.5)
+        views = httpx.get(f"{url}/api/v1/feature_views", params={"project": "tiny"}, timeout=10).json()
+        assert [v["spec"]["name"] for v in views["featureViews"]] == ["customer_daily"]
+    finally:
+        ui.terminate()
+        ui.wait(timeout=30)

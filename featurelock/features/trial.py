@@ -1,0 +1,85 @@
+"""A trial run of new versions before they are locked: their SQL (or function) must run.
+
+``featurelock lock`` uses up a version number for good, so a version whose SQL does not compile
+is refused before it is locked, naming its module and DuckDB's message. The trial runs each new
+feature on a sample of the raw store (its first rows per table, in key order) or, before any
+ingest, on empty tables of the declared schemas; a population's SQL must yield its declared
+columns; a request feature is called on empty typed inputs.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from featurelock.core.errors import LockError
+from featurelock.data.schema import EVENT_TS, PANDAS_DTYPES
+from featurelock.data.store import RawStore
+from featurelock.features.build import compute_view, latest_as_known
+from featurelock.features.catalog import Catalog
+from featurelock.features.population import LABEL
+from featurelock.features.spec import PANDAS_DTYPE
+
+SAMPLE_ROWS = 500
+_INPUT_DTYPES = {"string": "object", "int": "Int64", "float": "float64", "timestamp": "datetime64[ns, UTC]"}
+
+
+def sample_tables(catalog: Catalog) -> dict[str, pd.DataFrame]:
+    """Each declared raw table: a small sample of the store, or empty with the declared dtypes."""
+    project = catalog.project
+    store = RawStore(project.raw_dir, project.sources)
+    out = {}
+    for name, source in project.sources.items():
+        rows = store.read(name)
+        if rows.empty:
+            out[name] = pd.DataFrame({c: pd.Series(dtype=PANDAS_DTYPES[k]) for c, k in source.stored_columns})
+        else:
+            out[name] = latest_as_known(rows, source.key).head(SAMPLE_ROWS)
+    return out
+
+
+def _refuse(module: str, what: str, exc: BaseException) -> LockError:
+    message = " ".join(str(exc).split())[:400] or type(exc).__name__
+    return LockError(
+        f"{module}: {what} ({type(exc).__name__}: {message}). Nothing was locked; fix the module, "
+        "then run `featurelock lock` again (a locked version can never be edited)."
+    )
+
+
+def trial_run(catalog: Catalog, refs: list[str]) -> None:
+    """Run every version in ``refs``; refuse (LockError naming the module) the first that fails."""
+    project = catalog.project
+    tables = sample_tables(catalog)
+    for ref in refs:
+        if ref in catalog.populations:
+            pop = catalog.populations[ref]
+            con = duckdb.connect(":memory:")
+            con.execute("SET TimeZone = 'UTC'")
+            for name in pop.sources:
+                frame = tables[name].copy()
+                for column in frame.columns:
+                    if isinstance(frame[column].dtype, pd.DatetimeTZDtype):
+                        frame[column] = frame[column].dt.tz_convert("UTC").dt.tz_localize(None)
+                con.register(name, frame)
+            columns = [pop.id, EVENT_TS, *pop.keys, *pop.inputs, LABEL]
+            try:
+                con.execute(f"SELECT {', '.join(columns)} FROM ({pop.sql()}) LIMIT 10").fetchall()
+            except Exception as exc:
+                raise _refuse(pop.module, f"its SQL does not yield {columns}", exc) from exc
+            finally:
+                con.close()
+            continue
+        spec = catalog.spec(ref)
+        if spec.kind == "request":
+            kinds = {n: project.request_inputs[n].kind for n in spec.inputs}
+            args = [pd.Series(dtype=_INPUT_DTYPES[kinds[n]]) for n in spec.inputs]
+            try:
+                spec.function(*args).astype(PANDAS_DTYPE[spec.dtype])
+            except Exception as exc:
+                raise _refuse(spec.module, "the function fails on its declared inputs", exc) from exc
+            continue
+        view = project.views[str(spec.view)]
+        try:
+            compute_view(tables, view, project.view_join_keys(view.name), [spec])
+        except Exception as exc:
+            raise _refuse(spec.module, "its SQL does not run on the declared raw tables", exc) from exc
