@@ -1,0 +1,196 @@
+"""The command: help on every option, options after the subcommand, --json that carries the same
+values as the text, and one clear line (never a traceback) for bad input."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import click
+import pytest
+
+from featurelock.cli import cli, main
+from featurelock.scaffold import init_project
+
+
+def commands(group: click.Group, path: tuple[str, ...] = ()):
+    for name, command in sorted(group.commands.items()):
+        yield (*path, name), command
+        if isinstance(command, click.Group):
+            yield from commands(command, (*path, name))
+
+
+ALL = list(commands(cli))
+
+
+@pytest.mark.parametrize("path", [p for p, _ in ALL], ids=[" ".join(p) for p, _ in ALL])
+def test_every_subcommand_has_help_on_every_option(path, capsys):
+    assert main([*path, "--help"]) == 0
+    text = capsys.readouterr().out
+    command = dict(ALL)[path]
+    for param in command.params:
+        if isinstance(param, click.Option):
+            assert param.help, f"{' '.join(path)} {param.opts} has no help"
+            assert param.opts[-1] in text
+
+
+def test_version_and_no_rst_in_the_top_help(capsys):
+    assert main(["--version"]) == 0
+    assert re.fullmatch(r"featurelock \d+\.\d+\.\d+\n", capsys.readouterr().out)
+    assert main(["--help"]) == 0
+    assert "``" not in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return init_project(tmp_path_factory.mktemp("cli") / "tiny")
+
+
+def test_common_options_are_accepted_before_and_after_the_subcommand(tiny, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("FEATURELOCK_PROJECT", raising=False)
+    monkeypatch.setenv("FEATURELOCK_HOME", str(tmp_path / "home"))
+    assert main(["--project", str(tiny), "lineage", "visits_7d@v1", "--json"]) == 0
+    before = json.loads(capsys.readouterr().out)
+    assert main(["lineage", "visits_7d@v1", "--json", "--project", str(tiny)]) == 0
+    after = json.loads(capsys.readouterr().out)
+    monkeypatch.setenv("FEATURELOCK_PROJECT", str(tiny))
+    assert main(["lineage", "visits_7d@v1", "--json"]) == 0
+    from_env = json.loads(capsys.readouterr().out)
+    assert before == after == from_env
+    assert before["services"] == ["return_model_v1"] and before["fingerprint"].startswith("sha256:")
+
+
+BAD = [
+    (["--profile", "staging", "runs"], 2, "Invalid value for '--profile'"),
+    (["serve", "--port", "70000"], 2, "70000 is not in the range 1<=x<=65535"),
+    (["parity", "--sample", "0"], 2, "0 is not in the range x>=1"),
+    (["nonsense"], 2, "No such command 'nonsense'"),
+    (["promote"], 2, "Give a RUN to promote, or --rollback"),
+    (["ingest", "--file", "x.csv"], 2, "--file needs --table and --knowledge-time"),
+    (["train", "--service", "nope"], 2, "service='nope' is not a feature service of project 'tiny'"),
+    (["train", "--service", "return_model_v1", "--params", "{bad"], 2, "is not JSON"),
+    (["train", "--service", "return_model_v1", "--params", "[1]"], 2, "is not a JSON object"),
+    (["train", "--service", "return_model_v1", "--model", "xgb"], 2, "model='xgb' is not a model spec"),
+    (["train", "--service", "return_model_v1", "--params", '{"depth": 3}'], 2, "are not hyperparameters"),
+    (["dataset", "build", "--service", "return_model_v1", "--as-of", "soon"], 2, "is not a timestamp"),
+    (["dataset", "build", "--service", "return_model_v1", "--as-of", "2024-05-01"], 2, "is naive"),
+    (["dataset", "build", "--service", "return_model_v1"], 2, "raw store is empty; run `featurelock ingest`"),
+    (["dataset", "verify", "/nowhere"], 2, "does not exist; pass a manifest.json or its folder"),
+    (["reproduce", "nope"], 2, "run='nope' is not a run directory"),
+    (["replay", "/nowhere.jsonl"], 2, "does not exist"),
+    (["lineage", "nope@v1"], 2, "Unknown feature version 'nope@v1'"),
+    (["deprecate", "nope@v1"], 2, "ref='nope@v1' is not in features.lock"),
+    (["materialize", "--end", "soon"], 2, "is not a timestamp"),
+    (["features", "build"], 2, "raw store is empty; run `featurelock ingest` first"),
+    (["serve"], 2, "No run is promoted"),
+    (
+        ["ingest", "--file", "/nowhere.csv", "--table", "visits", "--knowledge-time", "2024-05-01T00:00:00Z"],
+        2,
+        "file='/nowhere.csv' does not exist",
+    ),
+    (
+        ["ingest", "--file", "/nowhere.csv", "--table", "vists", "--knowledge-time", "2024-05-01T00:00:00Z"],
+        2,
+        "table='vists' is not a raw table",
+    ),
+]
+
+
+@pytest.mark.parametrize(("args", "code", "words"), BAD, ids=[" ".join(a)[:60] for a, _, _ in BAD])
+def test_bad_input_ends_in_one_clear_line_and_writes_nothing(
+    tiny, tmp_path, capsys, monkeypatch, args, code, words
+):
+    home = tmp_path / "home"
+    monkeypatch.setenv("FEATURELOCK_HOME", str(home))
+    before = sorted(tiny.rglob("*"))
+    assert main(["--project", str(tiny), *args]) == code
+    out, err = capsys.readouterr()
+    text = out + err
+    assert words in text
+    assert "Traceback" not in text
+    assert not home.exists() and sorted(tiny.rglob("*")) == before
+
+
+def test_a_project_that_does_not_exist_is_one_line(capsys):
+    assert main(["--project", "/nowhere", "runs"]) == 2
+    err = capsys.readouterr().err
+    assert "project='/nowhere' is not a featurelock project" in err and "Traceback" not in err
+
+
+@pytest.fixture(scope="module")
+def demoed(tmp_path_factory):
+    """The tiny project through `featurelock demo`, in process, on a private data directory."""
+    root = init_project(tmp_path_factory.mktemp("demo") / "shop")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("FEATURELOCK_HOME", str(root.parent / "home"))
+    mp.delenv("FEATURELOCK_PROFILE", raising=False)
+    try:
+        assert main(["demo", "--project", str(root)]) == 0
+        yield root
+    finally:
+        mp.undo()
+
+
+def run(capsys, root, monkeypatch, *args):
+    monkeypatch.setenv("FEATURELOCK_HOME", str(root.parent / "home"))
+    code = main([*args, "--project", str(root)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.slow
+def test_json_outputs_parse_and_carry_the_text_values(demoed, capsys, monkeypatch):
+    code, text, _ = run(capsys, demoed, monkeypatch, "dataset", "build", "--service", "return_model_v1")
+    assert code == 0
+    code, doc, progress = run(
+        capsys, demoed, monkeypatch, "dataset", "build", "--service", "return_model_v1", "--json"
+    )
+    built = json.loads(doc)
+    assert code == 0 and "==> build training set" in progress  # progress on stderr, the document on stdout
+    assert f"sha256    {built['sha256']}" in text and f"rows      {built['rows']:,}" in text
+
+    code, doc, _ = run(capsys, demoed, monkeypatch, "dataset", "verify", built["folder"], "--json")
+    assert code == 0 and json.loads(doc) == {
+        "identical": True,
+        "expected_sha256": built["sha256"],
+        "actual_sha256": built["sha256"],
+        "diverged": [],
+    }
+
+    _, text, _ = run(capsys, demoed, monkeypatch, "runs")
+    _, doc, _ = run(capsys, demoed, monkeypatch, "runs", "--json")
+    runs = json.loads(doc)
+    assert len(runs) == 1 and runs[0]["promoted"] is True
+    assert f"* {runs[0]['run_id']}  service=return_model_v1  roc_auc={runs[0]['roc_auc']:.4f}" in text
+
+    code, text, _ = run(capsys, demoed, monkeypatch, "parity", "--sample", "50")
+    code_j, doc, _ = run(capsys, demoed, monkeypatch, "parity", "--sample", "50", "--json")
+    report = json.loads(doc)
+    assert code == code_j == 0 and report["mismatches"] == 0 and report["rows"] == 50
+    assert re.search(
+        r"visits_7d_v1\s+50\s+0\s+" + str(report["per_feature"]["visits_7d_v1"]["online_nulls"]), text
+    )
+
+    log = str(demoed.parent / "home" / "predictions" / "predictions.jsonl")
+    _, text, _ = run(capsys, demoed, monkeypatch, "replay", log)
+    _, doc, _ = run(capsys, demoed, monkeypatch, "replay", log, "--json")
+    replayed = json.loads(doc)
+    assert replayed["mismatches"] == 0 and f"{replayed['predictions']:,} logged predictions" in text
+
+
+@pytest.mark.slow
+def test_the_demo_ends_with_paths_and_next_commands(demoed, capsys, monkeypatch):
+    code, text, _ = run(capsys, demoed, monkeypatch, "demo")
+    assert code == 0
+    tail = text[text.index("Demo complete") :]
+    for words in (
+        "training set",
+        "run ",
+        "report",
+        "report.html",
+        "prediction log",
+        "next:",
+        "featurelock serve",
+    ):
+        assert words in tail
+    assert '"run_id"' in text and text.count("{") == text.count("}")  # the receipt whole
