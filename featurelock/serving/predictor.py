@@ -33,7 +33,7 @@ from featurelock.training.entity_rows import (
     service_keys,
 )
 from featurelock.training.model import check_model_spec
-from featurelock.training.runs import promoted_run, read_run
+from featurelock.training.runs import promoted_run, read_run, run_specs
 
 NULL_KEY = ""  # a null key is looked up as "", which no entity has: missing features, as offline
 
@@ -64,7 +64,8 @@ class Predictor:
             raise NotFoundError("No run is promoted; train one and run `featurelock promote RUN`.")
         path, record = read_run(project, run)
         catalog = check_lock(project)
-        trusted = check_model_spec(catalog, record["config"]["model"]).all_trusted_types
+        extra = run_specs(path, record)
+        trusted = check_model_spec(catalog, record["config"]["model"], extra).all_trusted_types
         pipeline = load_model(path / "model.skops", record["model"]["file_sha256"], trusted)
         service = project.service(record["config"]["service"])
         defs = record["dataset"]["inputs"]["feature definitions"]

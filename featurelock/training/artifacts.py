@@ -62,7 +62,8 @@ def save_model(model: Any, path: Path, trusted: list[str]) -> dict[str, str]:
     if untrusted:
         raise ArtifactError(
             f"The model holds types skops does not trust and its model spec has not pinned: {untrusted}. "
-            "Review them, then add them to the spec: @model_spec(trusted_types=(...))."
+            "Review them, then pin them: @model_spec(trusted_types=(...)) for a declared spec, "
+            "trusted_types=(...) for an ad-hoc estimator."
         )
     write_atomic(path, lambda tmp: tmp.write_bytes(data))
     return {

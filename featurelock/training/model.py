@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -43,9 +43,13 @@ class ModelSpec:
     preprocess: str = "impute"
     trusted_types: tuple[str, ...] = ()
     description: str = ""
+    #: Hyperparameters when the factory's signature does not list them (an ad-hoc estimator's).
+    declared_params: tuple[tuple[str, Any], ...] | None = field(default=None, compare=False)
 
     def defaults(self) -> dict[str, Any]:
         """The factory's keyword defaults: the spec's default hyperparameters."""
+        if self.declared_params is not None:
+            return dict(self.declared_params)
         params = inspect.signature(self.factory).parameters
         return {
             n: p.default
@@ -86,7 +90,10 @@ def model_specs(catalog: Catalog) -> dict[str, ModelSpec]:
     return catalog.project.declared(ModelSpec)
 
 
-def check_model_spec(catalog: Catalog, name: str) -> ModelSpec:
+def check_model_spec(catalog: Catalog, name: str, extra: Mapping[str, ModelSpec] | None = None) -> ModelSpec:
+    """The project's spec ``name``, or one of ``extra`` (an ad-hoc estimator's)."""
+    if extra and name in extra:
+        return extra[name]
     specs = model_specs(catalog)
     if name not in specs:
         raise NotFoundError(
@@ -117,7 +124,9 @@ class RunConfig:
         return RunConfig(**data)
 
 
-def check_config(catalog: Catalog, config: RunConfig) -> RunConfig:
+def check_config(
+    catalog: Catalog, config: RunConfig, extra: Mapping[str, ModelSpec] | None = None
+) -> RunConfig:
     """The config with every choice made explicit (what the run records and reproduce replays)."""
     service = catalog.project.service(config.service)
     resolved = RunConfig(
@@ -131,9 +140,9 @@ def check_config(catalog: Catalog, config: RunConfig) -> RunConfig:
         as_of=config.as_of,
     )
     for name, params in ((resolved.model, resolved.params), (resolved.baseline, resolved.baseline_params)):
-        spec = check_model_spec(catalog, str(name))
+        spec = check_model_spec(catalog, str(name), extra)
         unknown = sorted(set(params) - set(spec.defaults()))
-        if unknown and not _takes_kwargs(spec.factory):
+        if unknown and (spec.declared_params is not None or not _takes_kwargs(spec.factory)):
             raise ValidationError(
                 f"params {unknown} are not hyperparameters of model spec {name!r}; "
                 f"it takes {sorted(spec.defaults())}."
@@ -186,7 +195,8 @@ def make_pipeline(
 ) -> Any:
     cat_idx = [i for i, c in enumerate(columns) if c in categorical]
     num_idx = [i for i, c in enumerate(columns) if c not in categorical]
-    merged = {**spec.defaults(), **params}
+    # an ad-hoc estimator carries its own values: only overrides are set (never shared nested objects)
+    merged = dict(params) if spec.declared_params is not None else {**spec.defaults(), **params}
     if spec.preprocess == "none":
         return spec.factory(seed=seed, categorical=cat_idx, **merged)
     numeric_steps: list[tuple[str, Any]] = [("impute", SimpleImputer(strategy="median", add_indicator=True))]
@@ -224,12 +234,18 @@ def split(frame: pd.DataFrame, holdout_from: str) -> tuple[pd.DataFrame, pd.Data
     return train, holdout
 
 
-def fit(catalog: Catalog, config: RunConfig, train: pd.DataFrame, which: str = "model") -> Any:
+def fit(
+    catalog: Catalog,
+    config: RunConfig,
+    train: pd.DataFrame,
+    which: str = "model",
+    extra: Mapping[str, ModelSpec] | None = None,
+) -> Any:
     columns = feature_columns(catalog, config.service)
     name, params = (
         (config.model, config.params) if which == "model" else (config.baseline, config.baseline_params)
     )
-    spec = check_model_spec(catalog, str(name))
+    spec = check_model_spec(catalog, str(name), extra)
     pipeline = make_pipeline(
         spec, params, int(config.seed or 0), columns, categorical_columns(catalog, config.service)
     )

@@ -11,7 +11,10 @@ the history of promoted runs (the last entry is served; ``rollback`` pops it).
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,10 +28,12 @@ from featurelock.data.store import write_parquet
 from featurelock.features.catalog import Catalog
 from featurelock.features.lockfile import check_lock
 from featurelock.features.project import Project
+from featurelock.training.adhoc import adhoc_spec, load_estimator, save_estimator
 from featurelock.training.artifacts import content_sha256, load_model, save_model
 from featurelock.training.dataset import STAGES, build_training_set, diff_inputs
 from featurelock.training.evaluate import importance, metrics, predictions_sha256, render_report
 from featurelock.training.model import (
+    ModelSpec,
     RunConfig,
     check_config,
     check_model_spec,
@@ -66,11 +71,13 @@ def _run_id(config: RunConfig, content: str) -> str:
     return f"{stamp}-{config.service}-{content[7:15]}"
 
 
-def fit_and_score(catalog: Catalog, config: RunConfig, frame: pd.DataFrame) -> dict[str, Any]:
+def fit_and_score(
+    catalog: Catalog, config: RunConfig, frame: pd.DataFrame, extra: Mapping[str, ModelSpec] | None = None
+) -> dict[str, Any]:
     """Fit model and baseline on the training rows; score the holdout. Pure: no files written."""
     train, holdout = split(frame, str(config.holdout_from))
-    model = fit(catalog, config, train, "model")
-    baseline = fit(catalog, config, train, "baseline")
+    model = fit(catalog, config, train, "model", extra)
+    baseline = fit(catalog, config, train, "baseline", extra)
     columns = feature_columns(catalog, config.service)
     id_column = catalog.population(catalog.project.service(config.service).population).id
     proba = predict(model, holdout, columns)
@@ -114,17 +121,40 @@ def list_runs(project: Project) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if (p / "run.json").exists()) if folder.exists() else []
 
 
+def run_specs(path: Path, record: dict[str, Any]) -> dict[str, ModelSpec]:
+    """The specs a run needs beyond the project's: its ad-hoc estimator's, rebuilt from the run."""
+    if "estimator" not in record:
+        return {}
+    spec = load_estimator(path, record["estimator"])
+    return {spec.name: spec}
+
+
 def train_run(
-    project: Project, config: RunConfig, profile: str = "local", progress=lambda _m: None
+    project: Project,
+    config: RunConfig,
+    profile: str = "local",
+    progress=lambda _m: None,
+    estimator: Any | None = None,
+    trusted_types: tuple[str, ...] = (),
 ) -> TrainResult:
-    """Build the training set, fit model and baseline, evaluate, write the run directory."""
+    """Build the training set, fit model and baseline, evaluate, write the run directory.
+
+    ``estimator``: an ad-hoc scikit-learn classifier instead of a declared model spec (it is
+    recorded with the run, so the run reproduces and serves like any other); ``trusted_types``:
+    the skops types its fitted form holds beyond skops' defaults.
+    """
     catalog = check_lock(project)
-    config = check_config(catalog, config)
+    extra: dict[str, ModelSpec] = {}
+    if estimator is not None:
+        spec = adhoc_spec(estimator, tuple(trusted_types))
+        extra[spec.name] = spec
+        config = RunConfig(**{**config.to_dict(), "model": spec.name})
+    config = check_config(catalog, config, extra)
     progress("    building the training set")
     training_set = build_training_set(project, config.service, as_of=config.as_of, profile=profile)
     config = RunConfig(**{**config.to_dict(), "as_of": training_set.manifest["as_of"]})
     progress("    fitting model and baseline")
-    scored = fit_and_score(catalog, config, training_set.frame)
+    scored = fit_and_score(catalog, config, training_set.frame, extra)
     holdout, proba, base_proba = scored["holdout"], scored["proba"], scored["baseline_proba"]
     id_column = scored["id_column"]
     y = holdout["label"].to_numpy()
@@ -145,62 +175,80 @@ def train_run(
 
     content = content_sha256(_skops_bytes(scored["model"]))
     run_id = _run_id(config, content)
-    path = project.runs_dir / run_id
+    final = project.runs_dir / run_id
+    if final.exists():
+        raise ValidationError(f"run {run_id} exists already; nothing was written.")
+    # Written aside, renamed into place at the end: a failed run leaves no half run directory.
+    path = project.runs_dir / f".tmp-{run_id}"
     path.mkdir(parents=True, exist_ok=False)
-    model_hashes = save_model(
-        scored["model"], path / "model.skops", check_model_spec(catalog, str(config.model)).all_trusted_types
-    )
-    baseline_hashes = save_model(
-        scored["baseline"],
-        path / "baseline.skops",
-        check_model_spec(catalog, str(config.baseline)).all_trusted_types,
-    )
-    predictions = pd.DataFrame({id_column: holdout[id_column], "proba": proba, "baseline_proba": base_proba})
-    write_parquet(predictions, path / "holdout_predictions.parquet")
-    record = {
-        "format": RUN_FORMAT,
-        "run_id": run_id,
-        "config": config.to_dict(),
-        "feature_columns": columns,
-        "model": model_hashes,
-        "baseline": baseline_hashes,
-        "dataset": training_set.manifest,
-        "split": {
-            "holdout_from": config.holdout_from,
-            "train_rows": scored["train_rows"],
-            "holdout_rows": len(holdout),
-        },
-        "metrics": table,
-        "holdout_predictions_sha256": scored["predictions_sha256"],
-        "git": git_state(project.root),
-        "environment": training_set.manifest["inputs"]["environment"],
-        "project": project.name,
-        "features_lock_sha256": training_set.manifest["inputs"]["feature definitions"][
-            "features_lock_sha256"
-        ],
-        "previous_promoted": previous,
-    }
-    facts = {
-        "run id": run_id,
-        "service": config.service,
-        "training set": f"{training_set.manifest['rows']:,} rows, {training_set.sha256}",
-        "as_of": config.as_of or "",
-        "split": f"train before {config.holdout_from}: {scored['train_rows']:,} rows; "
-        f"holdout {len(holdout):,}",
-        "seed": str(config.seed),
-        "model file sha256": model_hashes["file_sha256"],
-        "model content sha256": model_hashes["content_sha256"],
-        "holdout predictions sha256": scored["predictions_sha256"],
-        "git": f"{record['git']['commit']} (dirty: {record['git']['dirty']})",
-        "features.lock": record["features_lock_sha256"],
-        "requirements.lock": str(record["environment"]["requirements_lock_sha256"]),
-    }
-    page, plots = render_report(f"featurelock run {run_id}", y, curves, table, imp, facts)
-    for name, data in plots.items():
-        write_atomic(path / name, lambda tmp, data=data: tmp.write_bytes(data))
-    write_text_atomic(path / "report.html", page)
-    write_text_atomic(path / "run.json", json.dumps(record, sort_keys=True, indent=2) + "\n")
-    return TrainResult(run_id, path, record)
+    try:
+        model_hashes = save_model(
+            scored["model"],
+            path / "model.skops",
+            check_model_spec(catalog, str(config.model), extra).all_trusted_types,
+        )
+        baseline_hashes = save_model(
+            scored["baseline"],
+            path / "baseline.skops",
+            check_model_spec(catalog, str(config.baseline), extra).all_trusted_types,
+        )
+        recorded_estimator = (
+            save_estimator(estimator, path, tuple(trusted_types)) if estimator is not None else None
+        )
+        predictions = pd.DataFrame(
+            {id_column: holdout[id_column], "proba": proba, "baseline_proba": base_proba}
+        )
+        write_parquet(predictions, path / "holdout_predictions.parquet")
+        record = {
+            "format": RUN_FORMAT,
+            "run_id": run_id,
+            "config": config.to_dict(),
+            "feature_columns": columns,
+            "model": model_hashes,
+            "baseline": baseline_hashes,
+            "dataset": training_set.manifest,
+            "split": {
+                "holdout_from": config.holdout_from,
+                "train_rows": scored["train_rows"],
+                "holdout_rows": len(holdout),
+            },
+            "metrics": table,
+            "holdout_predictions_sha256": scored["predictions_sha256"],
+            "git": git_state(project.root),
+            "environment": training_set.manifest["inputs"]["environment"],
+            "project": project.name,
+            "features_lock_sha256": training_set.manifest["inputs"]["feature definitions"][
+                "features_lock_sha256"
+            ],
+            "previous_promoted": previous,
+        }
+        if recorded_estimator is not None:
+            record["estimator"] = recorded_estimator
+        facts = {
+            "run id": run_id,
+            "service": config.service,
+            "training set": f"{training_set.manifest['rows']:,} rows, {training_set.sha256}",
+            "as_of": config.as_of or "",
+            "split": f"train before {config.holdout_from}: {scored['train_rows']:,} rows; "
+            f"holdout {len(holdout):,}",
+            "seed": str(config.seed),
+            "model file sha256": model_hashes["file_sha256"],
+            "model content sha256": model_hashes["content_sha256"],
+            "holdout predictions sha256": scored["predictions_sha256"],
+            "git": f"{record['git']['commit']} (dirty: {record['git']['dirty']})",
+            "features.lock": record["features_lock_sha256"],
+            "requirements.lock": str(record["environment"]["requirements_lock_sha256"]),
+        }
+        page, plots = render_report(f"featurelock run {run_id}", y, curves, table, imp, facts)
+        for name, data in plots.items():
+            write_atomic(path / name, lambda tmp, data=data: tmp.write_bytes(data))
+        write_text_atomic(path / "report.html", page)
+        write_text_atomic(path / "run.json", json.dumps(record, sort_keys=True, indent=2) + "\n")
+        os.replace(path, final)
+        return TrainResult(run_id, final, record)
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)
+        raise
 
 
 def _skops_bytes(model: Any) -> bytes:
@@ -240,7 +288,8 @@ def reproduce(project: Project, run: str, profile: str = "local") -> Reproductio
     path, record = read_run(project, run)
     catalog = check_lock(project)
     config = RunConfig.from_dict(record["config"])
-    trusted = check_model_spec(catalog, str(config.model)).all_trusted_types
+    extra = run_specs(path, record)
+    trusted = check_model_spec(catalog, str(config.model), extra).all_trusted_types
     load_model(path / "model.skops", record["model"]["file_sha256"], trusted)  # refuses a swapped file
     manifest = record["dataset"]
     rebuilt = build_training_set(project, config.service, as_of=manifest["as_of"], profile=profile)
@@ -251,7 +300,7 @@ def reproduce(project: Project, run: str, profile: str = "local") -> Reproductio
         stage = details[0][0] if details else "source data"
         details.append(("training set", f"content {manifest['content_sha256']} -> {rebuilt.sha256}"))
         return Reproduction(False, stage, details)
-    scored = fit_and_score(catalog, config, rebuilt.frame)
+    scored = fit_and_score(catalog, config, rebuilt.frame, extra)
     same_model = content_sha256(_skops_bytes(scored["model"])) == record["model"]["content_sha256"]
     same_predictions = scored["predictions_sha256"] == record["holdout_predictions_sha256"]
     if same_predictions:
