@@ -211,3 +211,24 @@ def request_from_receipt(
         at=datetime.fromisoformat(receipt["prediction_time"]),
         id=receipt.get("id"),
     )
+
+
+def request_from_mapping(
+    data: dict[str, Any], keys: tuple[str, ...], inputs: dict[str, RequestInput], id_column: str
+) -> Request:
+    """A request given as a mapping (as the API's body): the keys, the inputs, ``prediction_time``
+    (required below the API: a read has a time) and, optionally, the row id."""
+    from featurelock.core.errors import ValidationError
+
+    missing = [n for n in (*keys, *inputs, "prediction_time") if n not in data]
+    if missing:
+        raise ValidationError(
+            f"request {data!r} lacks {missing}; give the service's join keys {list(keys)}, its inputs "
+            f"{list(inputs)} and prediction_time (ISO 8601 with a UTC offset)."
+        )
+    return Request(
+        keys={k: data[k] for k in keys},
+        inputs={n: data[n] for n in inputs},
+        at=pd.Timestamp(data["prediction_time"]).to_pydatetime(),
+        id=data.get(id_column),
+    )

@@ -1,0 +1,196 @@
+"""featurelock's public Python API: the functions a notebook and the command line share.
+
+    import featurelock.api as fl
+
+    project = fl.open_project(".")                      # or FEATURELOCK_PROJECT, or a parent folder
+    ts = fl.training_set(project, "delay_model_v1")     # as known at the newest knowledge time
+    ts.frame, ts.sha256, ts.manifest                    # the same bytes `featurelock dataset build` gives
+    run = fl.train(project, "delay_model_v1", estimator=RandomForestClassifier(...),
+                   trusted_types=("sklearn.tree._tree.Tree",))
+    fl.reproduce(project, run.run_id).identical         # True: rebuilt from the run's record alone
+    fl.predict(project, [{"origin": "JFK", ..., "prediction_time": "2013-12-30T18:00:00Z"}])
+
+**The training set's columns**, in this order: the population's row id (e.g. ``flight_id``), the
+prediction time ``event_timestamp`` (UTC), the population's join keys, ``label`` (0/1), the
+service's features in service order (``<name>_v<N>``; dtypes from the definitions, a nullable
+integer stays ``Int64``), then its request-time features. One row per population row, sorted by
+the id. Each feature value is the newest known at the prediction time within its view's ttl, as
+known at ``as_of`` (recorded in the manifest).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from featurelock.core.errors import ValidationError
+from featurelock.features.declare import Service
+from featurelock.features.project import Project
+from featurelock.training.dataset import TrainingSet, read_manifest
+
+__all__ = [
+    "Project",
+    "Service",
+    "TrainingSet",
+    "online_features",
+    "open_project",
+    "predict",
+    "promote",
+    "read_training_set",
+    "reproduce",
+    "runs",
+    "services",
+    "train",
+    "training_set",
+]
+
+
+def open_project(path: str | Path | None = None, home: str | Path | None = None) -> Project:
+    """The project at ``path`` (else ``$FEATURELOCK_PROJECT``, else the working directory or a
+    parent); its data directory is ``home``, else ``$FEATURELOCK_HOME``, else ``feature_repo/data``."""
+    return Project.find(path, home)
+
+
+def services(project: Project) -> dict[str, Service]:
+    """The project's feature services by name."""
+    return dict(project.services)
+
+
+def training_set(
+    project: Project,
+    service: str,
+    as_of: object | None = None,
+    profile: str = "local",
+    out: str | Path | None = None,
+) -> TrainingSet:
+    """The canonical training set of ``service`` as known at ``as_of`` (default: the newest knowledge
+    time); with ``out``, also written there (``training_set.parquet`` and ``manifest.json``)."""
+    from featurelock.training.dataset import build_training_set, write_training_set
+
+    built = build_training_set(project, service, as_of=as_of, profile=profile)
+    if out is not None:
+        write_training_set(project, built, Path(out))
+    return built
+
+
+def read_training_set(folder: str | Path) -> TrainingSet:
+    """A training set written by ``featurelock dataset build`` (or ``training_set(out=...)``)."""
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    frame = pd.read_parquet(folder / "training_set.parquet")
+    from featurelock.core.hashing import frame_sha256
+
+    if "sha256:" + frame_sha256(frame) != manifest["content_sha256"]:
+        raise ValidationError(
+            f"{folder}/training_set.parquet does not hold the values its manifest records "
+            f"({manifest['content_sha256']}); rebuild it with `featurelock dataset build`."
+        )
+    return TrainingSet(frame, manifest)
+
+
+def train(
+    project: Project,
+    service: str,
+    *,
+    model: str | None = None,
+    estimator: Any | None = None,
+    trusted_types: Sequence[str] = (),
+    seed: int | None = None,
+    params: Mapping[str, Any] | None = None,
+    as_of: object | None = None,
+    promote: bool = False,
+    profile: str = "local",
+) -> Any:
+    """Train ``service``'s model (a declared spec, or the ad-hoc ``estimator``) and its baseline;
+    write and return the run (``run_id``, ``path``, ``record``). An ad-hoc estimator is recorded
+    with the run: it reproduces and serves like a declared spec."""
+    from featurelock.training.model import RunConfig
+    from featurelock.training.runs import promote as mark
+    from featurelock.training.runs import train_run
+
+    config = RunConfig(
+        service=service,
+        model=model,
+        seed=seed,
+        params=dict(params or {}),
+        as_of=None if as_of is None else str(as_of),
+    )
+    result = train_run(
+        project, config, profile=profile, estimator=estimator, trusted_types=tuple(trusted_types)
+    )
+    if promote:
+        mark(project, result.run_id)
+    return result
+
+
+def reproduce(project: Project, run: str, profile: str = "local") -> Any:
+    """Rebuild and retrain ``run`` from its record; ``.identical`` only on identical predictions,
+    else ``.stage`` names the first stage that diverged."""
+    from featurelock.training.runs import reproduce as rerun
+
+    return rerun(project, run, profile=profile)
+
+
+def promote(project: Project, run: str) -> list[str]:
+    """Serve ``run`` from now on; returns the promotion history (last = served)."""
+    from featurelock.training.runs import promote as mark
+
+    return mark(project, run)
+
+
+def runs(project: Project) -> list[dict[str, Any]]:
+    """Every run: id, service, model, holdout ROC AUC, whether it is promoted, its report."""
+    from featurelock.training.runs import list_runs, promoted_run, read_run
+
+    served = promoted_run(project)
+    out = []
+    for run in list_runs(project):
+        path, record = read_run(project, run)
+        out.append(
+            {
+                "run_id": run,
+                "service": record["config"]["service"],
+                "model": record["config"]["model"],
+                "roc_auc": record["metrics"]["model"]["roc_auc"],
+                "promoted": run == served,
+                "report": str(path / "report.html"),
+            }
+        )
+    return out
+
+
+def _requests(predictor: Any, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+    from featurelock.serving.predictor import request_from_mapping
+
+    return [
+        request_from_mapping(dict(r), predictor.keys, predictor.inputs, predictor.population.id) for r in rows
+    ]
+
+
+def online_features(
+    project: Project, requests: Sequence[Mapping[str, Any]], profile: str = "local", run: str | None = None
+) -> pd.DataFrame:
+    """The served run's online feature values for each request at its ``prediction_time`` (required:
+    a read has a time), one row per request, with each value's event timestamp (``__ts__<column>``)."""
+    from featurelock.serving.predictor import Predictor
+
+    predictor = Predictor.load(project, run, profile)
+    values, stamps = predictor.online(_requests(predictor, requests))
+    frame = pd.DataFrame(values)
+    for column in predictor.feast_columns:
+        frame[f"__ts__{column}"] = pd.to_datetime(stamps[column], utc=True)
+    return frame
+
+
+def predict(
+    project: Project, requests: Sequence[Mapping[str, Any]], profile: str = "local", run: str | None = None
+) -> list[dict[str, Any]]:
+    """Predictions with receipts, as ``POST /predict`` gives them (not logged)."""
+    from featurelock.serving.predictor import Predictor
+
+    predictor = Predictor.load(project, run, profile)
+    return json.loads(json.dumps(predictor.predict(_requests(predictor, requests)), default=str))
