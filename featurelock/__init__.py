@@ -27,6 +27,7 @@ _EXPORTS = {
     "Examples": "featurelock.features.declare",
     "JoinKey": "featurelock.features.declare",
     "RequestInput": "featurelock.features.declare",
+    "Segment": "featurelock.features.declare",
     "Service": "featurelock.features.declare",
     "View": "featurelock.features.declare",
     "LocalDateWindow": "featurelock.features.population",

@@ -119,3 +119,28 @@ class Examples:
         if not self.requests:
             raise DefinitionError("Examples declares no requests; /health needs one to probe with.")
         return dict(self.requests[0])
+
+
+TIME_PARTS = ("month", "dayofweek", "hour", "year")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A slice the run report breaks holdout metrics down by: a training-set column (a join key),
+    or a part (``month``, ``dayofweek``, ``hour``, ``year``) of a timestamp column read in ``timezone``."""
+
+    name: str
+    column: str
+    part: str | None = None
+    timezone: str = "UTC"
+
+    def __post_init__(self) -> None:
+        if self.part is not None and self.part not in TIME_PARTS:
+            raise DefinitionError(f"Segment {self.name!r}: part={self.part!r}; expected one of {TIME_PARTS}.")
+
+    def values(self, frame: Any) -> Any:
+        """The segment of each row of a training-set frame."""
+        column = frame[self.column]
+        if self.part is None:
+            return column.astype(object).where(column.notna(), "(null)")
+        return getattr(column.dt.tz_convert(self.timezone).dt, self.part)

@@ -20,7 +20,16 @@ from typing import Any, TypeVar
 from featurelock.core.errors import DefinitionError, NotFoundError
 from featurelock.core.home import data_home_of
 from featurelock.data.schema import Source
-from featurelock.features.declare import Categorical, Entity, Examples, JoinKey, RequestInput, Service, View
+from featurelock.features.declare import (
+    Categorical,
+    Entity,
+    Examples,
+    JoinKey,
+    RequestInput,
+    Segment,
+    Service,
+    View,
+)
 
 MARKER = Path("feature_repo") / "feature_store.yaml"
 DECLARATION_FOLDERS = ("features", "training", "serving")
@@ -190,6 +199,10 @@ class Project:
     @cached_property
     def services(self) -> dict[str, Service]:
         return self.declared(Service)
+
+    @cached_property
+    def segments(self) -> dict[str, Segment]:
+        return self.declared(Segment)
 
     @cached_property
     def categorical(self) -> frozenset[str]:

@@ -6,13 +6,20 @@ import base64
 import hashlib
 import html
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from sklearn.calibration import calibration_curve
 from sklearn.inspection import permutation_importance
-from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score, roc_curve
+from sklearn.metrics import (
+    average_precision_score,
+    brier_score_loss,
+    log_loss,
+    precision_recall_curve,
+    roc_auc_score,
+    roc_curve,
+)
 
 
 def metrics(y_true: np.ndarray, proba: np.ndarray) -> dict[str, float]:
@@ -57,6 +64,57 @@ def _png(fig) -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
+#: Metrics where a higher value wins (the others: lower wins); rows and positive rate have no winner.
+HIGHER_WINS = {"roc_auc": True, "pr_auc": True, "log_loss": False, "brier": False}
+
+
+def winners(table: Mapping[str, Mapping[str, float]]) -> dict[str, str]:
+    """For each metric that has one, the column that wins it (ties: the first, in column order)."""
+    out = {}
+    for metric, higher in HIGHER_WINS.items():
+        scores = {name: row[metric] for name, row in table.items() if metric in row}
+        if scores:
+            out[metric] = (max if higher else min)(scores, key=lambda n: scores[n])
+    return out
+
+
+def segment_metrics(
+    segments: pd.Series, y_true: np.ndarray, curves: Mapping[str, np.ndarray]
+) -> list[tuple[object, int, float, dict[str, float | None]]]:
+    """(segment value, rows, positive rate, ROC AUC per curve; None where one class is absent)."""
+    out = []
+    y = np.asarray(y_true, dtype=int)
+    for value in sorted(segments.unique(), key=lambda v: (str(type(v)), v)):
+        mask = (segments == value).to_numpy()
+        both = len(np.unique(y[mask])) == 2
+        aucs = {
+            name: (float(roc_auc_score(y[mask], p[mask])) if both else None) for name, p in curves.items()
+        }
+        out.append((value, int(mask.sum()), float(y[mask].mean()), aucs))
+    return out
+
+
+def null_rates(
+    train: pd.DataFrame, holdout: pd.DataFrame, columns: list[str]
+) -> list[tuple[str, float, float]]:
+    """Share of missing values per feature column, in the training rows and in the holdout."""
+    return [(c, float(train[c].isna().mean()), float(holdout[c].isna().mean())) for c in columns]
+
+
+def html_table(header: list[str], rows: list[list[object]]) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return html.escape(str(value))
+
+
 def render_report(
     title: str,
     y_true: np.ndarray,
@@ -64,8 +122,11 @@ def render_report(
     table: Mapping[str, Mapping[str, float]],
     importances: pd.Series,
     facts: Mapping[str, str],
+    sections: Sequence[tuple[str, str]] = (),
 ) -> tuple[str, dict[str, bytes]]:
-    """HTML report (plots inlined) and the same plots as PNG files: ROC, calibration, importance."""
+    """HTML report (plots inlined) and the same plots as PNG files: ROC, precision-recall,
+    calibration, importance; the metric table marks the winner of each metric; ``sections`` are
+    (heading, HTML) pairs added after the plots (hyperparameters, segments, null rates)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -80,6 +141,16 @@ def render_report(
     ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (holdout)")
     ax.legend(loc="lower right", fontsize=8)
     plots["roc.png"] = base64.b64decode(_png(fig))
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for name, proba in curves.items():
+        precision, recall, _ = precision_recall_curve(y_true, proba)
+        ax.plot(recall, precision, label=f"{name} (AP {average_precision_score(y_true, proba):.3f})")
+    ax.axhline(float(np.mean(y_true)), color="k", ls=":", lw=1)
+    ax.set(xlabel="recall", ylabel="precision", title="Precision-recall (holdout)")
+    ax.legend(loc="upper right", fontsize=8)
+    plots["precision_recall.png"] = base64.b64decode(_png(fig))
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(5, 4))
@@ -103,14 +174,15 @@ def render_report(
 
     names = list(table)
     metric_names = list(next(iter(table.values())))
+    best = winners(table)
+
+    def cell(name: str, metric: str) -> str:
+        value = table[name][metric]
+        text = f"{value:.4f}" if isinstance(value, float) else str(value)
+        return f"<td><b>{text} &#9733;</b></td>" if best.get(metric) == name else f"<td>{text}</td>"
+
     rows = "".join(
-        f"<tr><th>{html.escape(m)}</th>"
-        + "".join(
-            f"<td>{table[n][m]:.4f}</td>" if isinstance(table[n][m], float) else f"<td>{table[n][m]}</td>"
-            for n in names
-        )
-        + "</tr>"
-        for m in metric_names
+        f"<tr><th>{html.escape(m)}</th>" + "".join(cell(n, m) for n in names) + "</tr>" for m in metric_names
     )
     fact_rows = "".join(
         f"<tr><th>{html.escape(k)}</th><td><code>{html.escape(v)}</code></td></tr>" for k, v in facts.items()
@@ -124,12 +196,15 @@ def render_report(
         "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}"
         "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}img{margin:0.5em;border:1px solid #eee}"
     )
+    extra = "".join(f"<h2>{html.escape(h)}</h2>{body}" for h, body in sections)
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>{style}</style>
 </head><body><h1>{html.escape(title)}</h1>
 <h2>Holdout metrics</h2><table><tr><th></th>{header}</tr>{rows}</table>
+<p>&#9733; marks the winner of each metric (higher ROC and PR AUC, lower log loss and Brier).</p>
 <h2>Plots</h2>{images}
+{extra}
 <h2>What this run records</h2><table>{fact_rows}</table>
 </body></html>
 """

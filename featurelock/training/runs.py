@@ -31,7 +31,15 @@ from featurelock.features.project import Project
 from featurelock.training.adhoc import adhoc_spec, load_estimator, save_estimator
 from featurelock.training.artifacts import content_sha256, load_model, save_model
 from featurelock.training.dataset import STAGES, build_training_set, diff_inputs
-from featurelock.training.evaluate import importance, metrics, predictions_sha256, render_report
+from featurelock.training.evaluate import (
+    html_table,
+    importance,
+    metrics,
+    null_rates,
+    predictions_sha256,
+    render_report,
+    segment_metrics,
+)
 from featurelock.training.model import (
     ModelSpec,
     RunConfig,
@@ -119,6 +127,62 @@ def read_run(project: Project, run: str) -> tuple[Path, dict[str, Any]]:
 def list_runs(project: Project) -> list[str]:
     folder = project.runs_dir
     return sorted(p.name for p in folder.iterdir() if (p / "run.json").exists()) if folder.exists() else []
+
+
+def _jsonable(value: Any) -> Any:
+    return value if isinstance(value, str | int | float | bool | type(None)) else repr(value)
+
+
+def hyperparameters(
+    catalog: Catalog, config: RunConfig, extra: Mapping[str, ModelSpec]
+) -> dict[str, dict[str, Any]]:
+    """The hyperparameters each fitted pipeline used: the spec's defaults with the run's overrides."""
+    out = {}
+    for which, name, params in (
+        ("model", config.model, config.params),
+        ("baseline", config.baseline, config.baseline_params),
+    ):
+        spec = check_model_spec(catalog, str(name), extra)
+        merged = {**spec.defaults(), **params}
+        out[which] = {
+            "spec": str(name),
+            "seed": config.seed,
+            **{k: _jsonable(v) for k, v in sorted(merged.items())},
+        }
+    return out
+
+
+def report_sections(
+    catalog: Catalog,
+    config: RunConfig,
+    frame: pd.DataFrame,
+    holdout: pd.DataFrame,
+    y: np.ndarray,
+    curves: Mapping[str, np.ndarray],
+    columns: list[str],
+    hyper: Mapping[str, Mapping[str, Any]],
+) -> list[tuple[str, str]]:
+    """The report's sections after the plots: hyperparameters, metrics per segment, null rates."""
+    names = sorted({k for h in hyper.values() for k in h})
+    sections = [
+        (
+            "Hyperparameters",
+            html_table(["", *hyper], [[n, *(hyper[w].get(n) for w in hyper)] for n in names]),
+        )
+    ]
+    for segment in catalog.project.segments.values():
+        rows = [
+            [value, count, rate, *(aucs[c] for c in curves)]
+            for value, count, rate, aucs in segment_metrics(segment.values(holdout), y, curves)
+        ]
+        header = [segment.name, "rows", "positive rate", *(f"ROC AUC {c}" for c in curves)]
+        sections.append((f"Holdout metrics per {segment.name}", html_table(header, rows)))
+    train, _ = split(frame, str(config.holdout_from))
+    rates = null_rates(train, holdout, columns)
+    sections.append(
+        ("Null rates per feature", html_table(["feature", "training", "holdout"], [list(r) for r in rates]))
+    )
+    return sections
 
 
 def run_specs(path: Path, record: dict[str, Any]) -> dict[str, ModelSpec]:
@@ -239,7 +303,10 @@ def train_run(
             "features.lock": record["features_lock_sha256"],
             "requirements.lock": str(record["environment"]["requirements_lock_sha256"]),
         }
-        page, plots = render_report(f"featurelock run {run_id}", y, curves, table, imp, facts)
+        hyper = hyperparameters(catalog, config, extra)
+        record["hyperparameters"] = hyper
+        sections = report_sections(catalog, config, training_set.frame, holdout, y, curves, columns, hyper)
+        page, plots = render_report(f"featurelock run {run_id}", y, curves, table, imp, facts, sections)
         for name, data in plots.items():
             write_atomic(path / name, lambda tmp, data=data: tmp.write_bytes(data))
         write_text_atomic(path / "report.html", page)

@@ -200,3 +200,25 @@ def test_a_spec_may_return_its_own_pipeline_and_is_told_the_categorical_columns(
     assert seen["categorical"] == [2]
     assert np.array_equal(a.predict_proba(x), b.predict_proba(x))  # seeded: identical
     assert forest.__featurelock__.defaults() == {"n_estimators": 20}
+
+
+def test_report_helpers_on_hand_computed_values():
+    from featurelock.training.evaluate import null_rates, segment_metrics, winners
+
+    table = {
+        "model": {"roc_auc": 0.8, "pr_auc": 0.5, "log_loss": 0.40, "brier": 0.15, "rows": 4},
+        "baseline": {"roc_auc": 0.7, "pr_auc": 0.6, "log_loss": 0.45, "brier": 0.14, "rows": 4},
+    }
+    assert winners(table) == {
+        "roc_auc": "model",
+        "pr_auc": "baseline",
+        "log_loss": "model",
+        "brier": "baseline",
+    }
+    y = np.array([0, 1, 0, 1, 1])
+    seg = pd.Series(["a", "a", "b", "b", "c"])
+    rows = segment_metrics(seg, y, {"m": np.array([0.1, 0.9, 0.8, 0.2, 0.5])})
+    assert rows == [("a", 2, 0.5, {"m": 1.0}), ("b", 2, 0.5, {"m": 0.0}), ("c", 1, 1.0, {"m": None})]
+    train = pd.DataFrame({"x": [1.0, None, None, 2.0]})
+    holdout = pd.DataFrame({"x": [None, 1.0]})
+    assert null_rates(train, holdout, ["x"]) == [("x", 0.5, 0.5)]

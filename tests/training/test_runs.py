@@ -78,6 +78,7 @@ def test_run_directory_records_what_it_must(run_home):
         "holdout_predictions.parquet",
         "importance.png",
         "model.skops",
+        "precision_recall.png",
         "report.html",
         "roc.png",
         "run.json",
@@ -94,8 +95,12 @@ def test_run_directory_records_what_it_must(run_home):
         "git",
         "environment",
         "features_lock_sha256",
+        "hyperparameters",
     ):
         assert key in record, key
+    assert record["hyperparameters"]["model"]["max_iter"] == 20  # the override
+    assert record["hyperparameters"]["model"]["learning_rate"] == 0.1  # the spec's default
+    assert record["hyperparameters"]["baseline"]["spec"] == "logistic_regression"
     assert record["config"]["seed"] == 2013 and record["config"]["params"] == FAST
     assert record["dataset"]["as_of"] == "2014-01-02T00:00:00+00:00"
     assert record["split"]["train_rows"] + record["split"]["holdout_rows"] == 328_521
@@ -103,7 +108,16 @@ def test_run_directory_records_what_it_must(run_home):
     assert 0.6 < record["metrics"]["model"]["roc_auc"] < 0.9
     assert record["environment"]["packages"]["scikit-learn"] == "1.9.1"
     report = (v1.path / "report.html").read_text()
-    assert report.count("data:image/png;base64,") == 3 and "baseline" in report
+    assert report.count("data:image/png;base64,") == 4 and "baseline" in report
+    for heading in (
+        "Hyperparameters",
+        "Holdout metrics per origin",
+        "Holdout metrics per month",
+        "Null rates",
+    ):
+        assert f"<h2>{heading}</h2>" in report, heading
+    assert "<td>EWR</td>" in report and "<td>plane_seats_v1</td>" in report
+    assert report.count("&#9733;") == 4  # one winner per metric with a direction
 
 
 def test_reproduce_passes_on_a_fresh_run_and_after_features_evolve(run_home):
