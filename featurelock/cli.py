@@ -102,11 +102,22 @@ def context(
     sub_debug: bool,
     as_json: bool = False,
 ) -> Context:
-    top = ctx.find_root().params
+    chain = []  # this command's context, its parent groups', then the root's
+    node: click.Context | None = ctx.parent
+    while node is not None:
+        chain.append(node.params)
+        node = node.parent
+
+    def pick(sub: Any, name: str) -> Any:
+        for params in chain:  # a group's own --project/--profile (sub_*) before the root's
+            if params.get(f"sub_{name}"):
+                return params[f"sub_{name}"]
+        return sub or ctx.find_root().params.get(name)
+
     c = Context(
-        sub_project or top.get("project"),
-        sub_profile or top.get("profile") or "local",
-        sub_debug or bool(top.get("debug")),
+        sub_project or pick(None, "project"),
+        sub_profile or pick(None, "profile") or "local",
+        bool(sub_debug or pick(None, "debug")),
         as_json,
     )
     ctx.find_root().meta["debug"] = c.debug
@@ -436,28 +447,20 @@ def run_train(
     return result
 
 
-@cli.command(help="List the training runs (* = promoted).")
+@cli.group(
+    invoke_without_command=True,
+    help="List the training runs (* = promoted); `runs export --mlflow` logs them into MLflow.",
+)
 @json_option
 @common
 @click.pass_context
 def runs(ctx: click.Context, as_json: bool, **kw: Any) -> None:
-    from featurelock.training.runs import list_runs, promoted_run, read_run
+    if ctx.invoked_subcommand is not None:
+        return
+    from featurelock.api import runs as list_all
 
     c = context(ctx, as_json=as_json, **kw)
-    served = promoted_run(c.project)
-    rows = []
-    for run in list_runs(c.project):
-        path, record = read_run(c.project, run)
-        rows.append(
-            {
-                "run_id": run,
-                "service": record["config"]["service"],
-                "model": record["config"]["model"],
-                "roc_auc": record["metrics"]["model"]["roc_auc"],
-                "promoted": run == served,
-                "report": str(path / "report.html"),
-            }
-        )
+    rows = list_all(c.project)
     if as_json:
         c.out.document(rows)
         return
@@ -466,6 +469,38 @@ def runs(ctx: click.Context, as_json: bool, **kw: Any) -> None:
         c.out.say(f"{mark} {r['run_id']}  service={r['service']}  roc_auc={r['roc_auc']:.4f}")
     if not rows:
         c.out.say("no runs yet: `featurelock train --service SERVICE`")
+
+
+@runs.command(
+    "export", help="Log every run (parameters, metrics, report, model, reproducibility tags) into MLflow."
+)
+@click.option(
+    "--mlflow",
+    "mlflow_uri",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[URI]",
+    help="MLflow tracking URI [default with no URI: sqlite:///<data directory>/mlflow.db].",
+)
+@json_option
+@common
+@click.pass_context
+def runs_export(ctx: click.Context, mlflow_uri: str | None, as_json: bool, **kw: Any) -> None:
+    from featurelock.training.mlflow_export import default_uri, export_runs
+
+    c = context(ctx, as_json=as_json, **kw)
+    if mlflow_uri is None:
+        raise click.UsageError("Say where to: --mlflow [URI] (no URI: a SQLite store in the data directory).")
+    uri = mlflow_uri or default_uri(c.project)
+    with c.out.step(f"export runs to MLflow at {uri}"):
+        done = export_runs(c.project, uri)
+    if as_json:
+        c.out.document({"tracking_uri": uri, "runs": [vars(e) for e in done]})
+        return
+    for e in done:
+        c.out.say(f"    {e.run_id} -> {e.mlflow_run_id} ({e.status})")
+    c.out.say(f"experiment featurelock/{c.project.name} in {uri}: `mlflow ui --backend-store-uri {uri}`")
 
 
 @cli.command(help="Serve RUN from now on (or, with --rollback, the previously promoted run).")

@@ -66,6 +66,7 @@ BAD = [
     (["parity", "--sample", "0"], 2, "0 is not in the range x>=1"),
     (["nonsense"], 2, "No such command 'nonsense'"),
     (["promote"], 2, "Give a RUN to promote, or --rollback"),
+    (["runs", "export"], 2, "Say where to: --mlflow [URI]"),
     (["ingest", "--file", "x.csv"], 2, "--file needs --table and --knowledge-time"),
     (["train", "--service", "nope"], 2, "service='nope' is not a feature service of project 'tiny'"),
     (["train", "--service", "return_model_v1", "--params", "{bad"], 2, "is not JSON"),

@@ -1,0 +1,116 @@
+"""Export runs to an MLflow tracking store: parameters, metrics, the report and the skops model as
+artifacts, and, as tags, the hashes that make a run reproducible (training set, as_of, feature and
+population fingerprints, lock files, model and predictions).
+
+MLflow is an optional dependency (``pip install 'featurelock[mlflow]'``; the repository's lock has
+it). The default store is a SQLite file in the project's data directory. An export is idempotent:
+a run already in the experiment (tag ``featurelock.run_id``) is not logged again.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from featurelock.core.errors import FeaturelockError
+from featurelock.features.project import Project
+from featurelock.training.runs import list_runs, read_run
+
+_KEY = re.compile(r"[^A-Za-z0-9_\-. /]")
+
+
+@dataclass(frozen=True)
+class Exported:
+    run_id: str
+    mlflow_run_id: str
+    status: str  # "exported" or "already there"
+
+
+def default_uri(project: Project) -> str:
+    return f"sqlite:///{project.home / 'mlflow.db'}"
+
+
+def _key(text: str) -> str:
+    """An MLflow key (letters, digits, _ - . space /): other characters become '.'."""
+    return _KEY.sub(".", text)
+
+
+def run_tags(record: dict[str, Any]) -> dict[str, str]:
+    """What makes the run reproducible, as MLflow tags (the values of run.json)."""
+    dataset = record["dataset"]
+    definitions = dataset["inputs"]["feature definitions"]
+    tags = {
+        "featurelock.run_id": record["run_id"],
+        "featurelock.project": str(record.get("project", "")),
+        "featurelock.service": record["config"]["service"],
+        "featurelock.training_set_sha256": dataset["content_sha256"],
+        "featurelock.as_of": dataset["as_of"],
+        "featurelock.features_lock_sha256": record["features_lock_sha256"],
+        "featurelock.requirements_lock_sha256": str(record["environment"]["requirements_lock_sha256"]),
+        "featurelock.model_file_sha256": record["model"]["file_sha256"],
+        "featurelock.model_content_sha256": record["model"]["content_sha256"],
+        "featurelock.holdout_predictions_sha256": record["holdout_predictions_sha256"],
+        "featurelock.population": f"{dataset['inputs']['population']['ref']} "
+        f"{dataset['inputs']['population']['fingerprint']}",
+        "featurelock.git_commit": str(record["git"]["commit"]),
+    }
+    for feature in [*definitions["features"], *definitions["request_features"]]:
+        tags[_key(f"featurelock.fingerprint.{feature['ref']}")] = feature["fingerprint"]
+    return tags
+
+
+def run_params(record: dict[str, Any]) -> dict[str, str]:
+    params = {f"config.{k}": str(v) for k, v in record["config"].items() if not isinstance(v, dict)}
+    for which, values in record.get("hyperparameters", {}).items():
+        params.update({_key(f"{which}.{k}"): str(v) for k, v in values.items()})
+    return params
+
+
+def export_runs(
+    project: Project, tracking_uri: str | None = None, runs: list[str] | None = None
+) -> list[Exported]:
+    """Log ``runs`` (default: every run of the project) into the experiment ``featurelock/<project>``."""
+    try:
+        from mlflow.tracking import MlflowClient
+    except ImportError as exc:
+        raise FeaturelockError(
+            "MLflow is not installed; `pip install 'featurelock[mlflow]'` (mlflow-skinny and alembic), "
+            "or use the repository's venv (`make venv`)."
+        ) from exc
+    uri = tracking_uri or default_uri(project)
+    client = MlflowClient(uri)
+    name = f"featurelock/{project.name}"
+    experiment = client.get_experiment_by_name(name)
+    if experiment is None:
+        # a local SQLite store keeps its artifacts beside it (MLflow's default is ./mlruns of the
+        # working directory, which would write into whatever folder the command runs in)
+        location = None
+        if uri.startswith("sqlite:///"):
+            location = (Path(uri.removeprefix("sqlite:///")).resolve().parent / "mlflow-artifacts").as_uri()
+        experiment_id = client.create_experiment(name, artifact_location=location)
+    else:
+        experiment_id = experiment.experiment_id
+    out = []
+    for run in runs or list_runs(project):
+        path, record = read_run(project, run)
+        found = client.search_runs(
+            [experiment_id], filter_string=f"tags.`featurelock.run_id` = '{record['run_id']}'", max_results=1
+        )
+        if found:
+            out.append(Exported(record["run_id"], found[0].info.run_id, "already there"))
+            continue
+        mlflow_run = client.create_run(experiment_id, run_name=record["run_id"], tags=run_tags(record))
+        rid = mlflow_run.info.run_id
+        for key, value in sorted(run_params(record).items()):
+            client.log_param(rid, key, value[:6000])
+        for column, values in record["metrics"].items():
+            label = "model" if column == "model" else "baseline" if column == "baseline" else "promoted"
+            for metric, value in values.items():
+                client.log_metric(rid, _key(f"{label}.{metric}"), float(value))
+        for artifact in ("report.html", "run.json", "model.skops", "baseline.skops"):
+            client.log_artifact(rid, str(path / artifact))
+        client.set_terminated(rid)
+        out.append(Exported(record["run_id"], rid, "exported"))
+    return out
