@@ -3,14 +3,14 @@
     import featurelock.api as fl
 
     project = fl.open_project(".")                      # or FEATURELOCK_PROJECT, or a parent folder
-    ts = fl.training_set(project, "delay_model_v1")     # as known at the newest knowledge time
+    ts = fl.training_set(project, "return_model_v1")    # as known at the newest knowledge time
     ts.frame, ts.sha256, ts.manifest                    # the same bytes `featurelock dataset build` gives
-    run = fl.train(project, "delay_model_v1", estimator=RandomForestClassifier(...),
+    run = fl.train(project, "return_model_v1", estimator=RandomForestClassifier(...),
                    trusted_types=("sklearn.tree._tree.Tree",))
     fl.reproduce(project, run.run_id).identical         # True: rebuilt from the run's record alone
-    fl.predict(project, [{"origin": "JFK", ..., "prediction_time": "2013-12-30T18:00:00Z"}])
+    fl.predict(project, [{"customer": "c01", "prediction_time": "2024-03-30T00:00:00Z"}])
 
-**The training set's columns**, in this order: the population's row id (e.g. ``flight_id``), the
+**The training set's columns**, in this order: the population's row id (e.g. ``row_id``), the
 prediction time ``event_timestamp`` (UTC), the population's join keys, ``label`` (0/1), the
 service's features in service order (``<name>_v<N>``; dtypes from the definitions, a nullable
 integer stays ``Int64``), then its request-time features. One row per population row, sorted by
@@ -36,6 +36,7 @@ __all__ = [
     "Project",
     "Service",
     "TrainingSet",
+    "demo",
     "online_features",
     "open_project",
     "predict",
@@ -194,3 +195,14 @@ def predict(
 
     predictor = Predictor.load(project, run, profile)
     return json.loads(json.dumps(predictor.predict(_requests(predictor, requests)), default=str))
+
+
+def demo(
+    project: Project, profile: str = "local", service: str | None = None, say: Any | None = None
+) -> bool:
+    """The whole pipeline end to end, as ``featurelock demo`` runs it (``say`` receives its lines);
+    True when the training set was built twice alike, the run reproduced, parity and replay clean."""
+    from featurelock.pipeline import Lines, Session
+    from featurelock.pipeline import demo as run_all
+
+    return run_all(Session(project, profile, Lines(sink=say)), service)

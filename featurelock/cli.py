@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from featurelock import pipeline
 from featurelock.core.errors import FeaturelockError
 
 PROFILES = ("local", "production")
@@ -63,6 +64,12 @@ class Context:
         self.project_arg, self.profile, self.debug = project, profile, debug
         self.out = Output(as_json)
         self._project: Any = None
+
+    @property
+    def session(self) -> Any:
+        from featurelock.pipeline import Session
+
+        return Session(self.project, self.profile, self.out)
 
     @property
     def project(self) -> Any:
@@ -173,28 +180,7 @@ def ingest(
     c = context(ctx, **kw)
     if bool(file) != bool(table and knowledge_time):
         raise click.UsageError("--file needs --table and --knowledge-time (and they need --file).")
-    run_ingest(c, file, table, knowledge_time)
-
-
-def run_ingest(c: Context, file: str | None, table: str | None, knowledge_time: str | None) -> None:
-    from featurelock.data.ingest import ingest_file, ingest_sources
-    from featurelock.training.dataset import raw_store
-
-    store = raw_store(c.project)
-    with c.out.step("ingest raw tables"):
-        if file:
-            results = [ingest_file(str(table), file, knowledge_time, store)]
-        else:
-            results = ingest_sources(store, progress=c.out.say)
-        for r in results:
-            c.out.say(
-                f"    {r.table:<9} {r.status:<9} {r.rows:>8,} rows  known at {r.knowledge_time.isoformat()}"
-            )
-    if c.profile == "production":
-        from featurelock.features.publish import publish_raw
-
-        with c.out.step("load the raw tables into PostgreSQL"):
-            publish_raw(store, progress=c.out.say)
+    pipeline.ingest(c.session, file, table, knowledge_time)
 
 
 @cli.group(help="Feature tables.")
@@ -206,30 +192,7 @@ def features() -> None:
 @common
 @click.pass_context
 def features_build(ctx: click.Context, **kw: Any) -> None:
-    run_features_build(context(ctx, **kw))
-
-
-def run_features_build(c: Context) -> None:
-    from featurelock.features.build import build_feature_tables
-    from featurelock.features.lockfile import check_lock
-    from featurelock.training.dataset import raw_store
-
-    project = c.project
-    with c.out.step("check features.lock"):
-        catalog = check_lock(project)
-        c.out.say(
-            f"    {len(catalog.specs)} feature versions and {len(catalog.populations)} population(s), "
-            "all locked and unchanged"
-        )
-    with c.out.step("build feature tables (DuckDB)"):
-        tables = build_feature_tables(catalog, raw_store(project), project.feature_tables_dir)
-        for t in tables:
-            c.out.say(f"    {t.view:<16} {t.rows:>9,} rows -> {t.path}")
-    if c.profile == "production":
-        from featurelock.features.publish import publish_feature_tables
-
-        with c.out.step("load the feature tables into PostgreSQL"):
-            publish_feature_tables(project, progress=c.out.say)
+    pipeline.features_build(context(ctx, **kw).session)
 
 
 @cli.command(
@@ -252,15 +215,7 @@ def lock(ctx: click.Context, **kw: Any) -> None:
 @common
 @click.pass_context
 def apply(ctx: click.Context, **kw: Any) -> None:
-    run_apply(context(ctx, **kw))
-
-
-def run_apply(c: Context) -> None:
-    from featurelock.features import feast_repo
-
-    run_features_build(c)
-    with c.out.step(f"feast apply (profile {c.profile})"):
-        feast_repo.apply(c.project, c.profile)
+    pipeline.apply(context(ctx, **kw).session)
 
 
 @cli.command(help="feast plan on the project's repo.")
@@ -326,32 +281,7 @@ def dataset() -> None:
 def dataset_build(
     ctx: click.Context, service: str, as_of: str | None, out: str | None, as_json: bool, **kw: Any
 ) -> None:
-    run_dataset_build(context(ctx, as_json=as_json, **kw), service, as_of, out)
-
-
-def run_dataset_build(c: Context, service: str, as_of: str | None, out: str | None) -> dict[str, Any]:
-    from featurelock.training.dataset import build_training_set, write_training_set
-
-    with c.out.step(f"build training set for service {service}"):
-        training_set = build_training_set(c.project, service, as_of=as_of, profile=c.profile)
-        folder = write_training_set(c.project, training_set, Path(out) if out else None)
-    m = training_set.manifest
-    summary = {
-        "service": service,
-        "rows": m["rows"],
-        "as_of": m["as_of"],
-        "as_of_source": m["as_of_source"],
-        "sha256": m["content_sha256"],
-        "folder": str(folder),
-    }
-    if c.out.as_json:
-        c.out.document(summary)
-    else:
-        c.out.say(f"    rows      {m['rows']:,}")
-        c.out.say(f"    as_of     {m['as_of']} ({m['as_of_source']})")
-        c.out.say(f"    sha256    {m['content_sha256']}")
-        c.out.say(f"    written   {folder}/training_set.parquet, manifest.json")
-    return summary
+    pipeline.dataset_build(context(ctx, as_json=as_json, **kw).session, service, as_of, out)
 
 
 @dataset.command("verify", help="Rebuild from a manifest (or its folder) and compare; exit 1 if different.")
@@ -408,43 +338,7 @@ def train(
     promote: bool,
     **kw: Any,
 ) -> None:
-    run_train(context(ctx, **kw), service, model, seed, params, as_of, promote)
-
-
-def run_train(
-    c: Context,
-    service: str,
-    model: str | None = None,
-    seed: int | None = None,
-    params: str | None = None,
-    as_of: str | None = None,
-    promote: bool = False,
-) -> Any:
-    from featurelock.training.model import RunConfig
-    from featurelock.training.runs import promote as promote_run
-    from featurelock.training.runs import train_run
-
-    try:
-        hyper = json.loads(params) if params else {}
-    except json.JSONDecodeError as exc:
-        raise click.BadParameter(
-            f"{params!r} is not JSON ({exc.msg}); e.g. '{{\"max_iter\": 100}}'."
-        ) from exc
-    if not isinstance(hyper, dict):
-        raise click.BadParameter(f"{params!r} is not a JSON object; e.g. '{{\"max_iter\": 100}}'.")
-    config = RunConfig(service=service, model=model, seed=seed, params=hyper, as_of=as_of)
-    with c.out.step(f"train on service {service}"):
-        result = train_run(c.project, config, profile=c.profile, progress=c.out.say)
-    m = result.record["metrics"]
-    c.out.say(f"    run       {result.run_id}")
-    c.out.say(f"    {'metric':<10} " + " ".join(f"{name[:28]:>28}" for name in m))
-    for metric in ("roc_auc", "pr_auc", "log_loss", "brier"):
-        c.out.say(f"    {metric:<10} " + " ".join(f"{m[name][metric]:>28.4f}" for name in m))
-    c.out.say(f"    report    {result.path / 'report.html'}")
-    if promote:
-        history = promote_run(c.project, result.run_id)
-        c.out.say(f"serving run: {history[-1]}")
-    return result
+    pipeline.train(context(ctx, **kw).session, service, model, seed, params, as_of, promote)
 
 
 @cli.group(
@@ -524,23 +418,8 @@ def promote(ctx: click.Context, run: str | None, rollback: bool, **kw: Any) -> N
 @common
 @click.pass_context
 def reproduce(ctx: click.Context, run: str, **kw: Any) -> None:
-    if not run_reproduce(context(ctx, **kw), run):
+    if not pipeline.reproduce(context(ctx, **kw).session, run):
         ctx.exit(1)
-
-
-def run_reproduce(c: Context, run: str) -> bool:
-    from featurelock.training.runs import reproduce as rerun
-
-    with c.out.step(f"reproduce {run}"):
-        result = rerun(c.project, run, profile=c.profile)
-    if result.identical:
-        c.out.say("reproduced exactly")
-        return True
-    c.out.say(f"NOT reproduced: first diverging stage: {result.stage}")
-    c.out.say(f"{'stage':<20} change")
-    for stage, change in result.details:
-        c.out.say(f"{stage:<20} {change}")
-    return False
 
 
 # ---- serving -----------------------------------------------------------------------------------
@@ -550,14 +429,7 @@ def run_reproduce(c: Context, run: str) -> bool:
 @common
 @click.pass_context
 def materialize(ctx: click.Context, end: str | None, rewind: bool, **kw: Any) -> None:
-    run_materialize(context(ctx, **kw), end, rewind)
-
-
-def run_materialize(c: Context, end: str | None, rewind: bool) -> None:
-    from featurelock.serving.materialize import materialize as write
-
-    with c.out.step("materialize into the online store"):
-        write(c.project, end=end, profile=c.profile, progress=c.out.say, rewind=rewind)
+    pipeline.materialize(context(ctx, **kw).session, end, rewind)
 
 
 @cli.command(help="Start the prediction API for the promoted run (or --run).")
@@ -584,33 +456,8 @@ def serve(ctx: click.Context, host: str, port: int, run: str | None, **kw: Any) 
 @common
 @click.pass_context
 def parity(ctx: click.Context, sample: int, at: str | None, as_json: bool, **kw: Any) -> None:
-    if run_parity(context(ctx, as_json=as_json, **kw), sample, at) != 0:
+    if pipeline.parity(context(ctx, as_json=as_json, **kw).session, sample, at) != 0:
         ctx.exit(1)
-
-
-def run_parity(c: Context, sample: int = 1000, at: str | None = None) -> int:
-    from dataclasses import asdict
-
-    from featurelock.serving.parity import parity as compare
-
-    with c.out.step(f"parity on {sample:,} entity rows"):
-        report = compare(c.project, sample=sample, at=at, profile=c.profile, progress=c.out.say)
-    if c.out.as_json:
-        c.out.document({**asdict(report), "mismatches": report.mismatches})
-        return report.mismatches
-    c.out.say(f"    at {report.at}")
-    c.out.say(f"    {'feature':<32} {'compared':>9} {'mismatches':>11} {'online nulls':>13}")
-    for column, row in report.per_feature.items():
-        c.out.say(
-            f"    {column:<32} {row['compared']:>9,} {row['mismatches']:>11,} {row['online_nulls']:>13,}"
-        )
-    c.out.say(
-        f"    {'predictions (served vs research)':<32} {report.rows:>9,} {report.prediction_mismatches:>11,}"
-    )
-    for example in report.examples:
-        c.out.say(f"    e.g. {example}")
-    c.out.say(f"{report.mismatches} mismatches")
-    return report.mismatches
 
 
 @cli.command(help="Re-score logged predictions offline and compare; exit 1 on any mismatch.")
@@ -619,28 +466,8 @@ def run_parity(c: Context, sample: int = 1000, at: str | None = None) -> int:
 @common
 @click.pass_context
 def replay(ctx: click.Context, log: str, as_json: bool, **kw: Any) -> None:
-    if run_replay(context(ctx, as_json=as_json, **kw), Path(log)) != 0:
+    if pipeline.replay(context(ctx, as_json=as_json, **kw).session, Path(log)) != 0:
         ctx.exit(1)
-
-
-def run_replay(c: Context, log: Path) -> int:
-    from dataclasses import asdict
-
-    from featurelock.serving.replay import replay as rescore
-
-    with c.out.step(f"replay {log}"):
-        report = rescore(c.project, log, profile=c.profile)
-    if c.out.as_json:
-        c.out.document({**asdict(report), "mismatches": report.mismatches})
-        return report.mismatches
-    c.out.say(
-        f"    {report.predictions:,} logged predictions: {report.feature_mismatches} feature and "
-        f"{report.probability_mismatches} probability mismatches"
-    )
-    for example in report.examples:
-        c.out.say(f"    e.g. {example}")
-    c.out.say(f"{report.mismatches} mismatches")
-    return report.mismatches
 
 
 # ---- projects ----------------------------------------------------------------------------------
@@ -662,59 +489,8 @@ def init(ctx: click.Context, directory: str, **kw: Any) -> None:
 @click.pass_context
 def demo(ctx: click.Context, service: str | None, **kw: Any) -> None:
     c = context(ctx, **kw)
-    if not run_demo(c, service):
+    if not pipeline.demo(c.session, service):
         ctx.exit(1)
-
-
-def run_demo(c: Context, service: str | None) -> bool:
-    from featurelock.features import feast_repo
-    from featurelock.serving.loopback import serve_examples
-
-    project = c.project
-    c.out.say(f"project {project.name} at {project.root} (data: {project.home}, profile {c.profile})")
-    run_ingest(c, None, None, None)
-    run_apply(c)
-    with c.out.step("registered feature views"):
-        store = feast_repo.feature_store(project, c.profile)
-        for view in sorted(store.list_feature_views(), key=lambda v: v.name):
-            columns = ", ".join(f.name for f in view.features)
-            c.out.say(f"    {view.name:<16} ttl={view.ttl}  [{columns}]")
-        for fs in sorted(store.list_feature_services(), key=lambda s: s.name):
-            c.out.say(f"    service {fs.name}: {fs.tags.get('features', '')}")
-    service = service or sorted(project.services)[0]
-    first = run_dataset_build(c, service, None, None)
-    run_dataset_build(c, service, None, None)
-    result = run_train(c, service, promote=True)
-    if not run_reproduce(c, result.run_id):
-        return False
-    run_materialize(c, project.examples.at, rewind=True)
-    with c.out.step("serve: start the API on loopback and send the project's example requests"):
-        answers, log = serve_examples(project, c.profile)
-        for request, receipt in answers:
-            asked = ", ".join(f"{k}={v}" for k, v in request.items() if k != "prediction_time")
-            c.out.say(
-                f"    {asked}: P = {receipt['probability']:.3f}; missing: {receipt['missing_features']}"
-            )
-        c.out.say("    receipt of the last one:")
-        c.out.say("\n".join("      " + line for line in json.dumps(answers[-1][1], indent=1).splitlines()))
-    if run_parity(c) != 0 or run_replay(c, log) != 0:
-        return False
-    c.out.say(
-        "Demo complete: data ingested, features built, lock verified, definitions applied, training set "
-        "built twice (same hash), model trained, promoted and reproduced exactly, features materialized, "
-        "predictions served, parity and replay clean."
-    )
-    c.out.say(f"  training set  {first['folder']}")
-    c.out.say(f"  run           {result.path}")
-    c.out.say(f"  report        {result.path / 'report.html'}")
-    c.out.say(f"  prediction log {log}")
-    flag = f" --project {project.root}"
-    c.out.say("next:")
-    c.out.say(f"  featurelock serve{flag}                   # the API, docs at http://127.0.0.1:8000/docs")
-    c.out.say(f"  featurelock runs{flag}                    # runs, * = promoted")
-    c.out.say(f"  featurelock dataset verify {first['folder']}{flag}")
-    c.out.say(f"  featurelock lineage {project.service(service).all_refs[0]}{flag}")
-    return True
 
 
 # ---- entry point -------------------------------------------------------------------------------

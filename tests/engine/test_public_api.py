@@ -66,3 +66,11 @@ def test_train_reproduce_predict(project):
     assert receipts[1]["missing_features"] == ["visits_7d_v1"]
     with pytest.raises(ValidationError, match=r"lacks \['prediction_time'\]"):
         fl.predict(project, [{"customer": "c01"}])
+
+
+def test_the_demo_runs_through_the_api(tmp_path, monkeypatch):
+    root = init_project(tmp_path / "shop")
+    monkeypatch.setenv("FEATURELOCK_HOME", str(tmp_path / "home"))
+    lines: list[str] = []
+    assert fl.demo(fl.open_project(root), say=lines.append) is True
+    assert "reproduced exactly" in lines and lines.count("0 mismatches") == 2
