@@ -113,7 +113,7 @@ def test_run_directory_records_what_it_must(run_home):
         "Hyperparameters",
         "Holdout metrics per origin",
         "Holdout metrics per month",
-        "Null rates",
+        "Null rates per feature",
     ):
         assert f"<h2>{heading}</h2>" in report, heading
     assert "<td>EWR</td>" in report and "<td>plane_seats_v1</td>" in report
