@@ -117,7 +117,7 @@ def test_run_directory_records_what_it_must(run_home):
     ):
         assert f"<h2>{heading}</h2>" in report, heading
     assert "<td>EWR</td>" in report and "<td>plane_seats_v1</td>" in report
-    assert report.count("&#9733;") == 4  # one winner per metric with a direction
+    assert report.count("&#9733;</b>") == 4  # one winner per metric with a direction
 
 
 def test_reproduce_passes_on_a_fresh_run_and_after_features_evolve(run_home):
