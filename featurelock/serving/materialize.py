@@ -65,7 +65,7 @@ def latest_rows(
     path = project.feature_tables_dir / f"{fv.name}.parquet"
     ts, created = _q(source.timestamp_field), _q(source.created_timestamp_column)
     if end is None:
-        end = pd.Timestamp(con.execute(f"SELECT max({ts}) FROM read_parquet('{path}')").fetchone()[0])
+        end = pd.Timestamp(con.execute(f"SELECT max({ts}) FROM read_parquet('{path}')").fetchall()[0][0])
         end = end.tz_convert("UTC") if end.tzinfo else end.tz_localize("UTC")
     where = [f"{ts} <= TIMESTAMPTZ '{end.isoformat()}'"]
     if mark:
@@ -81,7 +81,7 @@ def latest_rows(
     table = con.sql(sql).to_arrow_table()
     known = con.execute(
         f"SELECT max({created}) FROM read_parquet('{path}') WHERE {ts} <= TIMESTAMPTZ '{end.isoformat()}'"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     con.close()
     return table, end, known
 
