@@ -77,6 +77,20 @@ class Catalog:
         return {ref: done[ref] for ref in sorted(done, key=ref_sort_key)}
 
 
+def check_views(catalog: Catalog) -> None:
+    """One ttl per view (Feast applies one). Run after the lock check, so an edited ttl of a locked
+    version is reported as the lock's refusal, naming the version, not as a mixed view."""
+    for view in catalog.views():
+        members = catalog.view_features(view.name)
+        ttls = sorted({s.ttl for s in members})
+        if len(ttls) > 1:
+            by_ttl = {str(t): sorted(s.ref for s in members if s.ttl == t) for t in ttls}
+            raise DefinitionError(
+                f"View {view.name!r} mixes ttls {by_ttl}; Feast applies one ttl per view. "
+                "Give the new version the view's ttl, or put it in a view of its own."
+            )
+
+
 def ref_sort_key(ref: str) -> tuple[str, int]:
     name, _, version = ref.partition("@v")
     return name, int(version)
@@ -162,13 +176,6 @@ def discover(project: Project) -> Catalog:
     clash = sorted(set(specs) & set(pops))
     if clash:
         raise DefinitionError(f"{clash} name both a feature version and a population; rename one.")
-    for view in sorted({s.view for s in specs.values() if s.view}):
-        ttls = sorted({s.ttl for s in specs.values() if s.view == view})
-        if len(ttls) > 1:
-            raise DefinitionError(
-                f"View {view!r} mixes ttls {[str(t) for t in ttls]}; Feast applies one ttl per view. "
-                "Use the view's ttl, or put the feature in a view of its own."
-            )
     order = sorted(specs, key=ref_sort_key)
     porder = sorted(pops, key=ref_sort_key)
     return Catalog(

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from featurelock.core.atomic import write_text_atomic
 from featurelock.core.errors import DefinitionError, LockError
-from featurelock.features.catalog import Catalog, discover, ref_sort_key
+from featurelock.features.catalog import Catalog, check_views, discover, ref_sort_key
 from featurelock.features.project import Project
 from featurelock.features.trial import trial_run
 
@@ -102,6 +102,7 @@ def check_lock(project: Project, catalog: Catalog | None = None) -> Catalog:
         raise LockError(
             f"features.lock refuses {len(problems)} feature version(s):\n  - " + "\n  - ".join(problems)
         )
+    check_views(catalog)  # after the lock: an edited locked version is named as such first
     return catalog
 
 
@@ -118,6 +119,7 @@ def add_new_versions(project: Project, catalog: Catalog | None = None) -> list[s
     current = catalog.fingerprints()
     added = [ref for ref in current if ref not in locked]
     if added:
+        check_views(catalog)
         trial_run(catalog, added)
         merged = dict(locked)
         merged.update({ref: LockEntry(ref, current[ref]) for ref in added})

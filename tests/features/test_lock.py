@@ -199,3 +199,27 @@ def test_deprecate_marks_one_entry_and_keeps_it_locked(repo):
     assert lock.read_text().splitlines() == after  # idempotent
     with pytest.raises(LockError, match=r"ref='nope@v1' is not in features.lock"):
         deprecate(project, "nope@v1")
+
+
+def test_the_lock_speaks_before_the_view_check(repo):
+    """An edited ttl of a locked version in a view of several is the lock's refusal, naming it."""
+    from featurelock.core.errors import DefinitionError, LockError
+    from featurelock.features.lockfile import check_lock
+
+    edit(
+        repo,
+        "features/carrier/carrier_delayed_share_24h_v1.py",
+        "ttl=timedelta(hours=1)",
+        "ttl=timedelta(hours=2)",
+    )
+    with pytest.raises(LockError, match=r"carrier_delayed_share_24h@v1 changed after it was locked"):
+        check_lock(Project(repo))
+    # a new version with another ttl in that view is named, with the versions it differs from
+    original = (REPO_ROOT / "features/carrier/carrier_delayed_share_24h_v1.py").read_text()
+    (repo / "features/carrier/carrier_delayed_share_24h_v1.py").write_text(original)
+    v2 = original.replace("carrier_delayed_share_24h_v1", "carrier_delayed_share_24h_v2")
+    (repo / "features/carrier/carrier_delayed_share_24h_v2.py").write_text(
+        v2.replace("ttl=timedelta(hours=1)", "ttl=timedelta(hours=2)")
+    )
+    with pytest.raises(DefinitionError, match=r"mixes ttls .*'2:00:00': \['carrier_delayed_share_24h@v2'\]"):
+        add_new_versions(Project(repo))
