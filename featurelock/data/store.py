@@ -102,9 +102,36 @@ class RawStore:
         path = self.root / table / _batch_name(known, sha)
         if path.exists():
             return IngestResult(table, "unchanged", len(batch), known, sha, path)
+        self._check_knowledge_order(schema, batch, known)
         self._check_no_overlap(schema, batch, known)
         write_parquet(batch, path)
         return IngestResult(table, "written", len(batch), known, sha, path)
+
+    def _check_knowledge_order(self, schema: Source, batch: pd.DataFrame, known: pd.Timestamp) -> None:
+        """History is append-only in knowledge time: a batch is never known before one already
+        ingested for its table (that would change what a pinned ``as_of`` saw), before its own
+        facts happened, or after the present (the clock is read here, at the ingest boundary)."""
+        times = [_knowledge_of(f) for f in self.batch_files(schema.name)]
+        if times and known < max(times):
+            raise SchemaError(
+                f"knowledge_time={known.isoformat()} is earlier than {max(times).isoformat()}, already "
+                f"ingested for table {schema.name!r}: that would rewrite what a training set pinned to an "
+                "earlier as_of saw. Declare the time this batch was actually learned (a correction is "
+                "known later)."
+            )
+        latest_event = batch[EVENT_TS].max()
+        if len(batch) and latest_event > known:
+            raise SchemaError(
+                f"knowledge_time={known.isoformat()} is before the batch's own event "
+                f"{latest_event.isoformat()} in table {schema.name!r}: a fact is known after it happens. "
+                "Declare when the batch was learned."
+            )
+        now = pd.Timestamp.now(tz="UTC")
+        if known > now:
+            raise SchemaError(
+                f"knowledge_time={known.isoformat()} is in the future (now {now.isoformat()}); declare "
+                "the time this batch was learned."
+            )
 
     def _check_no_overlap(self, schema: Source, batch: pd.DataFrame, known: pd.Timestamp) -> None:
         same_time = [f for f in self.batch_files(schema.name) if _knowledge_of(f) == known]

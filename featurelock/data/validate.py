@@ -18,6 +18,10 @@ def check_table(table: str, sources: Mapping[str, Source]) -> Source:
     return sources[table]
 
 
+#: The span of nanosecond timestamps (pandas: 1677-09-21 to 2262-04-11), in whole years.
+EARLIEST, LATEST = pd.Timestamp("1678-01-01T00:00:00Z"), pd.Timestamp("2262-01-01T00:00:00Z")
+
+
 def check_knowledge_time(knowledge_time: object) -> pd.Timestamp:
     """A batch's declared knowledge time: a timezone-aware timestamp, returned in UTC."""
     try:
@@ -29,6 +33,11 @@ def check_knowledge_time(knowledge_time: object) -> pd.Timestamp:
     if ts.tzinfo is None:
         raise ValidationError(
             f"knowledge_time={knowledge_time!r} is naive; give it a UTC offset, e.g. '{ts.isoformat()}Z'."
+        )
+    if not EARLIEST <= ts <= LATEST:
+        raise ValidationError(
+            f"knowledge_time={knowledge_time!r} is outside the supported range {EARLIEST.date()} to "
+            f"{LATEST.date()} (timestamps are kept in nanoseconds)."
         )
     return ts.tz_convert("UTC")
 

@@ -51,13 +51,22 @@ class TrainingSet:
 
 
 def resolve_as_of(as_of: object | None, store: RawStore) -> tuple[pd.Timestamp, str]:
-    """The as_of to use and where it came from; the newest knowledge time when None."""
-    if as_of is not None:
-        return check_knowledge_time(as_of), "argument"
+    """The as_of to use and where it came from; the newest knowledge time when None. An as_of after
+    the newest knowledge time is refused: a batch ingested later could still land before it, and
+    the set "as known at" that time would change."""
+    asked = check_knowledge_time(as_of) if as_of is not None else None
     times = store.knowledge_times()
     if not times:
         raise ValidationError("The raw store is empty; run `featurelock ingest` first.")
-    return times[-1], "newest knowledge time in the raw store"
+    if asked is None:
+        return times[-1], "newest knowledge time in the raw store"
+    if asked > times[-1]:
+        raise ValidationError(
+            f"as_of={asked.isoformat()} is after the newest knowledge time in the raw store "
+            f"({times[-1].isoformat()}): what is known then is not known yet. Pass an as_of up to "
+            f"{times[-1].isoformat()}, or none for the newest."
+        )
+    return asked, "argument"
 
 
 def canonicalize(

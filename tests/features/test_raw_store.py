@@ -203,3 +203,36 @@ def test_ingest_killed_mid_write_leaves_previous_store_readable(tmp_path):
     pd.testing.assert_frame_equal(store.read("weather"), before)
     visible = sorted(p.name for p in folder.iterdir() if not p.name.startswith(".tmp-"))
     assert len(visible) == 1 and visible[0].startswith("k20140102")
+
+
+def test_knowledge_time_only_moves_forward_and_never_precedes_the_facts(tmp_path):
+    store = RawStore(tmp_path, SOURCES)
+    store.ingest("weather", weather(), K1)  # events of 2013, known 2014-01-02
+    before = sorted(p.name for p in (tmp_path / "weather").iterdir())
+    backdated = weather((1.0, 40.0))
+    with pytest.raises(
+        SchemaError, match=r"knowledge_time=2013-12-31T00:00:00\+00:00 is earlier than 2014-01-02"
+    ):
+        store.ingest("weather", backdated, "2013-12-31T00:00:00Z")
+    with pytest.raises(
+        SchemaError, match=r"is before the batch's own event .* a fact is known after it happens"
+    ):
+        RawStore(tmp_path / "other", SOURCES).ingest("weather", backdated, "2013-01-01T00:00:00Z")
+    with pytest.raises(SchemaError, match=r"knowledge_time=2200-01-01T00:00:00\+00:00 is in the future"):
+        store.ingest("weather", backdated, "2200-01-01T00:00:00Z")
+    with pytest.raises(
+        ValidationError, match=r"knowledge_time='2999-01-01T00:00:00Z' is outside the supported"
+    ):
+        store.ingest("weather", backdated, "2999-01-01T00:00:00Z")
+    assert sorted(p.name for p in (tmp_path / "weather").iterdir()) == before  # nothing written
+
+
+def test_as_of_after_the_newest_knowledge_time_is_refused(tmp_path):
+    from featurelock.training.dataset import resolve_as_of
+
+    store = RawStore(tmp_path, SOURCES)
+    store.ingest("weather", weather(), K1)
+    assert resolve_as_of(None, store) == (ts(K1), "newest knowledge time in the raw store")
+    assert resolve_as_of(K1, store) == (ts(K1), "argument")
+    with pytest.raises(ValidationError, match=r"as_of=2014-03-01T00:00:00\+00:00 is after the newest"):
+        resolve_as_of("2014-03-01T00:00:00Z", store)
