@@ -10,6 +10,7 @@ from featurelock.features.project import Project
 from featurelock.serving.log import read_log
 from featurelock.serving.parity import offline_frame, research_probabilities, same
 from featurelock.serving.predictor import Predictor, request_from_receipt
+from featurelock.training.runs import read_run
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ def replay(project: Project, log: Path, profile: str = "local") -> ReplayReport:
     feature_bad = proba_bad = 0
     examples: list[dict[str, Any]] = []
     for run_id in sorted(by_run):
+        read_run(project, run_id, by_id=True)  # an id from the log: only ever a run of this project
         predictor = Predictor.load(project, run_id, profile)
         group = by_run[run_id]
         requests = [request_from_receipt(r, predictor.keys, predictor.inputs) for r in group]

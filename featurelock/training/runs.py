@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Mapping
@@ -53,6 +54,7 @@ from featurelock.training.model import (
 )
 
 RUN_FORMAT = "featurelock-run/1"
+RUN_ID = re.compile(r"[A-Za-z0-9_.-]+")
 
 
 def git_state(root: Path) -> dict[str, object]:
@@ -112,8 +114,21 @@ def promoted_run(project: Project) -> str | None:
     return history[-1] if history else None
 
 
-def read_run(project: Project, run: str) -> tuple[Path, dict[str, Any]]:
-    path = Path(run) if Path(run).is_dir() else project.runs_dir / run
+def read_run(project: Project, run: str, by_id: bool = False) -> tuple[Path, dict[str, Any]]:
+    """A run by id (a folder of ``<data>/runs``) or, unless ``by_id``, by its directory's path.
+    Ids read from files (a prediction log) are looked up ``by_id``: never outside the runs folder."""
+    is_id = bool(RUN_ID.fullmatch(run)) and not run.startswith(".")
+    if is_id and (project.runs_dir / run / "run.json").exists():
+        path = project.runs_dir / run
+    elif not by_id and Path(run).is_dir():
+        path = Path(run)
+    elif not is_id:
+        raise ValidationError(
+            f"run={run!r} is not a run id (letters, digits, '-', '_', '.'; e.g. "
+            "20261129T120000000000Z-<service>-<hash>); a run id is never read as a path."
+        )
+    else:
+        path = project.runs_dir / run
     record_path = path / "run.json"
     if not record_path.exists():
         known = ", ".join(list_runs(project)[-5:]) or "none"

@@ -195,3 +195,31 @@ def test_the_demo_ends_with_paths_and_next_commands(demoed, capsys, monkeypatch)
     ):
         assert words in tail
     assert '"run_id"' in text and text.count("{") == text.count("}")  # the receipt whole
+
+
+def test_files_are_written_with_the_process_umask(tmp_path):
+    import os
+
+    from featurelock.core.atomic import write_text_atomic
+
+    old = os.umask(0o022)
+    try:
+        write_text_atomic(tmp_path / "report.html", "<html></html>")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "report.html").stat().st_mode & 0o777 == 0o644  # a teammate can read it
+
+
+def test_a_run_id_from_a_log_is_never_a_path(tiny, tmp_path, monkeypatch):
+    from featurelock.core.errors import ValidationError
+    from featurelock.features.project import Project
+    from featurelock.training.runs import read_run
+
+    monkeypatch.setenv("FEATURELOCK_HOME", str(tmp_path / "home"))
+    outside = tmp_path / "evil"
+    outside.mkdir()
+    (outside / "run.json").write_text("{}")
+    project = Project(tiny)
+    for bad in ("../../evil", str(outside), ".hidden"):
+        with pytest.raises(ValidationError, match=r"is not a run id .* never read as a path"):
+            read_run(project, bad, by_id=True)
