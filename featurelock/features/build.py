@@ -41,7 +41,7 @@ def _connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _naive_utc(frame: pd.DataFrame) -> pd.DataFrame:
+def naive_utc(frame: pd.DataFrame) -> pd.DataFrame:
     """Timezone-aware columns as naive UTC (DuckDB works in naive UTC; no session-zone math)."""
     out = frame.copy()
     for column in out.columns:
@@ -52,7 +52,7 @@ def _naive_utc(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _register(con: duckdb.DuckDBPyConnection, tables: Mapping[str, pd.DataFrame]) -> None:
     for name in sorted(tables):
-        con.register(name, _naive_utc(tables[name]))
+        con.register(name, naive_utc(tables[name]))
 
 
 def latest_as_known(frame: pd.DataFrame, key: str) -> pd.DataFrame:
@@ -110,7 +110,7 @@ def compute_view(
     con = _connect(threads)
     _register(con, tables)
     if grid is not None:
-        con.register("grid_frame", _naive_utc(grid[[*keys, EVENT_TS]]))
+        con.register("grid_frame", naive_utc(grid[[*keys, EVENT_TS]]))
         con.execute("CREATE TEMP TABLE grid AS SELECT * FROM grid_frame")
     else:
         _run(

@@ -15,7 +15,7 @@ import pandas as pd
 from featurelock.core.errors import LockError
 from featurelock.data.schema import EVENT_TS, PANDAS_DTYPES
 from featurelock.data.store import RawStore
-from featurelock.features.build import compute_view, latest_as_known
+from featurelock.features.build import compute_view, latest_as_known, naive_utc
 from featurelock.features.catalog import Catalog
 from featurelock.features.population import LABEL
 from featurelock.features.spec import PANDAS_DTYPE
@@ -56,11 +56,7 @@ def trial_run(catalog: Catalog, refs: list[str]) -> None:
             con = duckdb.connect(":memory:")
             con.execute("SET TimeZone = 'UTC'")
             for name in pop.sources:
-                frame = tables[name].copy()
-                for column in frame.columns:
-                    if isinstance(frame[column].dtype, pd.DatetimeTZDtype):
-                        frame[column] = frame[column].dt.tz_convert("UTC").dt.tz_localize(None)
-                con.register(name, frame)
+                con.register(name, naive_utc(tables[name]))
             columns = [pop.id, EVENT_TS, *pop.keys, *pop.inputs, LABEL]
             try:
                 con.execute(f"SELECT {', '.join(columns)} FROM ({pop.sql()}) LIMIT 10").fetchall()

@@ -29,7 +29,7 @@ from featurelock.features.declare import JoinKey, RequestInput
 from featurelock.features.lockfile import check_lock
 from featurelock.features.project import Project
 from featurelock.serving.log import PredictionLog, log_path
-from featurelock.serving.predictor import Predictor
+from featurelock.serving.predictor import Predictor, request_from_mapping
 from featurelock.training.entity_rows import Request as EntityRequest
 from featurelock.training.entity_rows import service_inputs, service_keys
 from featurelock.training.runs import promoted_run, read_run
@@ -114,10 +114,10 @@ def create_app(project: Project, run: str | None = None, profile: str = "local")
 
     def to_request(body: BaseModel) -> EntityRequest:
         data = body.model_dump()
-        at = data["prediction_time"] or datetime.now(UTC)  # the API's "now": the one place it is read
-        return EntityRequest(
-            keys={k: data[k] for k in keys}, inputs={n: data[n] for n in inputs}, at=at, id=data[id_column]
-        )
+        data["prediction_time"] = data["prediction_time"] or datetime.now(
+            UTC
+        )  # the API's "now": its one place
+        return request_from_mapping(data, keys, inputs, id_column)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

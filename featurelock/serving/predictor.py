@@ -200,19 +200,6 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime | pd.Timestamp) else value
 
 
-def request_from_receipt(
-    receipt: dict[str, Any], keys: tuple[str, ...], inputs: dict[str, RequestInput]
-) -> Request:
-    """The request a receipt answered, rebuilt to replay it."""
-    echo = receipt["request"]
-    return Request(
-        keys={k: echo.get(k) for k in keys},
-        inputs={n: echo.get(n) for n in inputs},
-        at=datetime.fromisoformat(receipt["prediction_time"]),
-        id=receipt.get("id"),
-    )
-
-
 def request_from_mapping(
     data: dict[str, Any], keys: tuple[str, ...], inputs: dict[str, RequestInput], id_column: str
 ) -> Request:
@@ -232,3 +219,11 @@ def request_from_mapping(
         at=pd.Timestamp(data["prediction_time"]).to_pydatetime(),
         id=data.get(id_column),
     )
+
+
+def request_from_receipt(
+    receipt: dict[str, Any], keys: tuple[str, ...], inputs: dict[str, RequestInput]
+) -> Request:
+    """The request a receipt answered (its echo and prediction time), rebuilt to replay it."""
+    data = {**receipt["request"], "prediction_time": receipt["prediction_time"], "id": receipt.get("id")}
+    return request_from_mapping(data, keys, inputs, "id")

@@ -14,18 +14,10 @@ from featurelock.core.errors import DefinitionError
 from featurelock.core.hashing import frame_sha256
 from featurelock.data.schema import EVENT_TS
 from featurelock.data.store import RawStore
-from featurelock.features.build import latest_as_known
+from featurelock.features.build import latest_as_known, naive_utc
 from featurelock.features.population import LABEL, PopulationSpec
 from featurelock.features.project import Project
 from featurelock.training.entity_rows import key_column, typed_input
-
-
-def _naive_utc(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    for column in out.columns:
-        if isinstance(out[column].dtype, pd.DatetimeTZDtype):
-            out[column] = out[column].dt.tz_convert("UTC").dt.tz_localize(None).dt.as_unit("us")
-    return out
 
 
 def build_population(
@@ -36,7 +28,7 @@ def build_population(
     con.execute("SET TimeZone = 'UTC'")
     for name in spec.sources:
         source = project.source(name)
-        con.register(name, _naive_utc(latest_as_known(store.read(name, as_of), source.key)))
+        con.register(name, naive_utc(latest_as_known(store.read(name, as_of), source.key)))
     expected = [spec.id, EVENT_TS, *spec.keys, *spec.inputs, LABEL]
     try:
         frame = con.execute(f"SELECT {', '.join(expected)} FROM ({spec.sql()}) ORDER BY {spec.id}").df()
