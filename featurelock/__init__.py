@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.2.0"
+from featurelock.core.version import __version__
 
 #: Public name -> the engine module that defines it (imported on first use: ``import featurelock``
 #: loads nothing else, so the fingerprint normalizer runs on any Python without the stack).

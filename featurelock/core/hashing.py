@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -76,3 +77,8 @@ def frame_sha256(frame: pd.DataFrame) -> str:
 
 def bytes_sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """``sha256:<hex>`` of a file's bytes; ``"missing"`` if there is no such file."""
+    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "missing"

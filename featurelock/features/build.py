@@ -22,6 +22,7 @@ from featurelock.data.schema import CREATED_TS, EVENT_TS
 from featurelock.data.store import RawStore, write_parquet
 from featurelock.features.catalog import Catalog
 from featurelock.features.declare import View
+from featurelock.features.generations import new_generation
 from featurelock.features.spec import PANDAS_DTYPE, FeatureSpec
 
 
@@ -173,7 +174,11 @@ def build_feature_tables(
     threads: int | None = None,
     progress: Callable[[str], None] = lambda _msg: None,
 ) -> list[ViewTable]:
-    """Compute every view's table from the raw store and write ``<out_dir>/<view>.parquet``."""
+    """Compute every view's table from the raw store and publish them as one generation.
+
+    ``out_dir`` is the link readers open (``<out_dir>/<view>.parquet``); it is switched once, after
+    every table is written (see ``generations``), so a failed or killed build changes nothing.
+    """
     project = catalog.project
     times = store.knowledge_times()
     if not times:
@@ -195,12 +200,12 @@ def build_feature_tables(
             latest[view.name] = current
             progress(f"  {view.name}: {len(new):,} row(s) known at {known.isoformat()}")
     results = []
-    for view in catalog.views():
-        table = pd.concat(emitted[view.name], ignore_index=True)
-        table = table.sort_values(
-            [*project.view_join_keys(view.name), EVENT_TS, CREATED_TS], kind="mergesort"
-        )
-        path = out_dir / f"{view.name}.parquet"
-        write_parquet(table.reset_index(drop=True), path)
-        results.append(ViewTable(view.name, path, len(table), tuple(times)))
+    with new_generation(out_dir) as folder:  # all tables switch in together, or none does
+        for view in catalog.views():
+            table = pd.concat(emitted[view.name], ignore_index=True)
+            table = table.sort_values(
+                [*project.view_join_keys(view.name), EVENT_TS, CREATED_TS], kind="mergesort"
+            )
+            write_parquet(table.reset_index(drop=True), folder / f"{view.name}.parquet")
+            results.append(ViewTable(view.name, out_dir / f"{view.name}.parquet", len(table), tuple(times)))
     return results

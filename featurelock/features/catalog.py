@@ -14,6 +14,7 @@ from typing import Any
 from featurelock.core.errors import DefinitionError, NotFoundError
 from featurelock.features.declare import View
 from featurelock.features.fingerprint import fingerprint
+from featurelock.features.imports import check_imports
 from featurelock.features.population import PopulationSpec, population_fingerprint
 from featurelock.features.project import Project, load_module
 from featurelock.features.spec import FeatureSpec, parse_column
@@ -151,6 +152,8 @@ def _load_versioned(project: Project, paths: list[Path], attr: str, kind: type) 
     found: dict[str, tuple] = {}
     for path in paths:
         parse_column(path.stem)
+        source = path.read_text(encoding="utf-8")
+        check_imports(project.root, path, source)  # before it runs: only what the lock can see
         module = load_module(project.root, path)
         spec = _one_declaration(path, module, attr, kind).at(str(path.relative_to(project.root)))
         if spec.ref in found:
@@ -158,7 +161,7 @@ def _load_versioned(project: Project, paths: list[Path], attr: str, kind: type) 
                 f"{spec.ref} is declared twice: in {found[spec.ref][0].module} and {spec.module}; "
                 "a version lives in one module."
             )
-        found[spec.ref] = (spec, path.read_text(encoding="utf-8"))
+        found[spec.ref] = (spec, source)
     return found
 
 

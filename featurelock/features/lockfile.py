@@ -7,7 +7,8 @@ Format (sorted by name, then version; one entry per line; ``#`` starts a comment
 A locked entry is never rewritten or removed. ``check_lock`` refuses a locked version whose
 fingerprint changed, a locked version whose module disappeared, and an unlocked version.
 ``add_new_versions`` (``featurelock lock``) appends entries for new versions only, after a trial
-run of each (``featurelock.features.trial``): a version whose SQL does not run is not locked.
+run of each (``featurelock.features.trial``): a version whose SQL does not run is not locked; it
+first checks the file's own git history (``lock_history``): entries only added or deprecated.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from featurelock.core.atomic import write_text_atomic
 from featurelock.core.errors import DefinitionError, LockError
 from featurelock.features.catalog import Catalog, check_views, discover, ref_sort_key
+from featurelock.features.lock_history import check_lock_history
 from featurelock.features.project import Project
 from featurelock.features.trial import trial_run
 
@@ -110,6 +112,7 @@ def add_new_versions(project: Project, catalog: Catalog | None = None) -> list[s
     """Lock every unlocked version; never rewrite an entry. Returns the refs added."""
     catalog = catalog or discover(project)
     path = project.lock_file
+    check_lock_history(path)  # the file itself only ever grew (git history, then the working tree)
     locked = read_lock(path)
     broken = [p for p in lock_violations(catalog, locked) if "is not in features.lock" not in p]
     if broken:

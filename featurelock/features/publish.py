@@ -13,7 +13,7 @@ import pandas as pd
 from featurelock.data.schema import EVENT_TS
 from featurelock.data.store import RawStore
 from featurelock.features.project import Project
-from featurelock.stores.pg import replace_table
+from featurelock.stores.pg import replace_table, replace_tables
 
 
 def publish_raw(store: RawStore, progress: Callable[[str], None] = lambda _m: None) -> None:
@@ -23,10 +23,12 @@ def publish_raw(store: RawStore, progress: Callable[[str], None] = lambda _m: No
 
 
 def publish_feature_tables(project: Project, progress: Callable[[str], None] = lambda _m: None) -> None:
-    folder = project.feature_tables_dir
-    for name in project.views:
-        path = folder / f"{name}.parquet"
-        if not path.exists():
-            continue
-        rows = replace_table(pd.read_parquet(path), name, index=[*project.view_join_keys(name), EVENT_TS])
+    """Load the current generation's tables into PostgreSQL, all swapped in one transaction."""
+    folder = project.feature_tables_dir.resolve()  # one generation, even if a build switches meanwhile
+    tables = {
+        name: (pd.read_parquet(folder / f"{name}.parquet"), [*project.view_join_keys(name), EVENT_TS])
+        for name in sorted(project.views)
+        if (folder / f"{name}.parquet").exists()
+    }
+    for name, rows in replace_tables(tables).items():
         progress(f"    postgres {name}: {rows:,} rows")

@@ -101,33 +101,51 @@ def _pg_type(series: pd.Series) -> str:
     return _PG_TYPES[str(series.dtype)]
 
 
-def replace_table(
-    frame: pd.DataFrame, table: str, index: list[str] | None = None, settings: PgSettings | None = None
-) -> int:
-    """Load ``frame`` as ``<schema>.<table>``, swapping it in atomically. Returns the row count."""
-    s = settings or pg_settings()
-    columns = ", ".join(f'"{c}" {_pg_type(frame[c])}' for c in frame.columns)
-    new, full = f'"{s.schema}"."{table}__new"', f'"{s.schema}"."{table}"'
-    buffer = io.StringIO()
+def _csv(frame: pd.DataFrame) -> str:
     out = frame.copy()
     for c in out.columns:
         if isinstance(out[c].dtype, pd.DatetimeTZDtype):
             out[c] = out[c].dt.tz_convert("UTC").dt.strftime("%Y-%m-%d %H:%M:%S.%f+00")
         elif str(out[c].dtype) == "float64":
             out[c] = out[c].map(lambda v: "" if pd.isna(v) else repr(float(v)))
+    buffer = io.StringIO()
     out.to_csv(buffer, index=False, header=False, na_rep="")
-    buffer.seek(0)
+    return buffer.getvalue()
+
+
+def _load(conn: Any, s: PgSettings, frame: pd.DataFrame, table: str, index: list[str] | None) -> None:
+    """Load ``frame`` as ``<table>__new``, then swap it in (inside the caller's transaction)."""
+    columns = ", ".join(f'"{c}" {_pg_type(frame[c])}' for c in frame.columns)
+    new, full = f'"{s.schema}"."{table}__new"', f'"{s.schema}"."{table}"'
+    conn.execute(f"DROP TABLE IF EXISTS {new}")
+    conn.execute(f"CREATE TABLE {new} ({columns})")
+    with conn.cursor().copy(f"COPY {new} FROM STDIN WITH (FORMAT csv)") as copy:
+        copy.write(_csv(frame))
+    if index:
+        cols = ", ".join(f'"{c}"' for c in index)
+        conn.execute(f'CREATE INDEX "{table}__new_idx" ON {new} ({cols})')
+    conn.execute(f"DROP TABLE IF EXISTS {full}")
+    conn.execute(f'ALTER TABLE {new} RENAME TO "{table}"')
+    if index:
+        conn.execute(f'ALTER INDEX "{s.schema}"."{table}__new_idx" RENAME TO "{table}_idx"')
+
+
+def replace_tables(
+    tables: dict[str, tuple[pd.DataFrame, list[str] | None]], settings: PgSettings | None = None
+) -> dict[str, int]:
+    """Load every ``name -> (frame, index columns)`` and swap them all in one transaction:
+    readers see all the new tables or all the old ones. Returns the row count of each."""
+    s = settings or pg_settings()
     with connect(s) as conn:
         conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{s.schema}"')
-        conn.execute(f"DROP TABLE IF EXISTS {new}")
-        conn.execute(f"CREATE TABLE {new} ({columns})")
-        with conn.cursor().copy(f"COPY {new} FROM STDIN WITH (FORMAT csv)") as copy:
-            copy.write(buffer.read())
-        if index:
-            cols = ", ".join(f'"{c}"' for c in index)
-            conn.execute(f'CREATE INDEX "{table}__new_idx" ON {new} ({cols})')
-        conn.execute(f"DROP TABLE IF EXISTS {full}")
-        conn.execute(f'ALTER TABLE {new} RENAME TO "{table}"')
-        if index:
-            conn.execute(f'ALTER INDEX "{s.schema}"."{table}__new_idx" RENAME TO "{table}_idx"')
-    return len(frame)
+        for name in sorted(tables):
+            frame, index = tables[name]
+            _load(conn, s, frame, name, index)
+    return {name: len(tables[name][0]) for name in sorted(tables)}
+
+
+def replace_table(
+    frame: pd.DataFrame, table: str, index: list[str] | None = None, settings: PgSettings | None = None
+) -> int:
+    """Load ``frame`` as ``<schema>.<table>``, swapping it in atomically. Returns the row count."""
+    return replace_tables({table: (frame, index)}, settings)[table]

@@ -154,7 +154,8 @@ def view_requests(
 
     def parquet_path(source: Any) -> str:
         path = Path(source.path)
-        return str(path if path.is_absolute() else data_home(config) / path)
+        # resolved now: the feature-table link is read once, so every view comes from one generation
+        return str((path if path.is_absolute() else data_home(config) / path).resolve())
 
     locate = locate or parquet_path
     requests = []

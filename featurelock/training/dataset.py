@@ -29,6 +29,7 @@ from featurelock.data.validate import check_knowledge_time
 from featurelock.features.catalog import Catalog
 from featurelock.features.declare import Service
 from featurelock.features.feast_repo import feature_store
+from featurelock.features.generations import check_same_generation, current_generation
 from featurelock.features.lockfile import check_lock
 from featurelock.features.population import LABEL
 from featurelock.features.project import Project
@@ -163,16 +164,20 @@ def build_training_set(
     pop = catalog.population(spec.population)
     population = build_population(project, pop, as_of_ts, store)
     entity_df = entity_frame(population, pop.keys, as_of_ts, id_column=pop.id)
+    generation = current_generation(project.feature_tables_dir)
     fs = feature_store(project, profile, offline=offline, threads=threads)
     retrieved = fs.get_historical_features(entity_df, features=fs.get_feature_service(spec.name)).to_df()
     frame = canonicalize(retrieved, population, spec, catalog)
+    inputs = inputs_of(spec, catalog, as_of_ts, store)
+    check_same_generation(project.feature_tables_dir, generation)
     manifest = {
         "format": MANIFEST_FORMAT,
         "project": project.name,
         "service": spec.name,
         "as_of": as_of_ts.isoformat(),
         "as_of_source": as_of_source,
-        "inputs": inputs_of(spec, catalog, as_of_ts, store),
+        "feature_generation": generation,
+        "inputs": inputs,
         "population_rows_sha256": population_hash(population),
         "rows": len(frame),
         "columns": {c: str(frame[c].dtype) for c in frame.columns},

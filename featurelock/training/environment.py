@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import platform
 from importlib import metadata
 from pathlib import Path
 
+from featurelock.core.hashing import file_sha256
+from featurelock.core.version import __version__
+
 PACKAGES = ("featurelock", "feast", "duckdb", "pandas", "pyarrow", "numpy", "scikit-learn", "skops")
 DEPENDENCY_LOCK = "requirements.lock"
-
-
-def file_sha256(path: Path) -> str:
-    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "missing"
 
 
 def dependency_lock(root: Path) -> Path:
@@ -24,6 +24,26 @@ def dependency_lock(root: Path) -> Path:
     return root / DEPENDENCY_LOCK
 
 
+ENGINE_PACKAGE = Path(__file__).resolve().parents[1]
+
+
+def source_sha256(package: Path) -> str:
+    """SHA-256 over a package's files (relative path and bytes, in sorted path order)."""
+    digest = hashlib.sha256()
+    files = [p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    for path in sorted(files, key=lambda p: p.relative_to(package).as_posix()):
+        digest.update(f"{path.relative_to(package).as_posix()}\0".encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return "sha256:" + digest.hexdigest()
+
+
+@functools.cache
+def engine_source_sha256() -> str:
+    """The engine's own source hash (computed once per process). An edit of the engine (say, the
+    join's ttl comparison) changes it, so ``verify`` and ``reproduce`` name ``environment``."""
+    return source_sha256(ENGINE_PACKAGE)
+
+
 def environment(root: Path) -> dict[str, object]:
     versions = {}
     for name in PACKAGES:
@@ -32,6 +52,7 @@ def environment(root: Path) -> dict[str, object]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return {
+        "engine": {"version": __version__, "source_sha256": engine_source_sha256()},
         "python": platform.python_version(),
         "packages": versions,
         "requirements_lock_sha256": file_sha256(dependency_lock(root)),

@@ -143,3 +143,92 @@ def test_feast_ui_shows_the_registry_featurelock_wrote(tiny, tmp_path):
     finally:
         ui.terminate()
         ui.wait(timeout=30)
+
+
+def test_issue13_item1_killed_build_leaves_the_previous_generation_whole(tiny, tmp_path, monkeypatch):
+    """A build that dies after writing some tables switches nothing: the next dataset build reads
+    the previous generation (same hash), and the manifest names the generation it read."""
+    import featurelock.features.build as build
+
+    project = Project(tiny, tmp_path / "h")
+    prepare(project)
+    before = build_training_set(project, SERVICE)
+    generation = before.manifest["feature_generation"]
+    assert generation.startswith("g-") and project.feature_tables_dir.is_symlink()
+    assert project.feature_tables_dir.resolve().name == generation
+
+    raw_store(project).ingest("visits", late_visit(), CORRECTION)
+    written = []
+
+    def dying_write(frame, path):
+        written.append(path)
+        raise KeyboardInterrupt("killed while writing")
+
+    monkeypatch.setattr(build, "write_parquet", dying_write)
+    with pytest.raises(KeyboardInterrupt, match="killed"):
+        build_feature_tables(check_lock(project), raw_store(project), project.feature_tables_dir)
+    monkeypatch.undo()
+    assert written and not written[0].exists()  # it wrote aside, never at the tables' path
+    assert project.feature_tables_dir.resolve().name == generation  # the link did not move
+    at_first = build_training_set(project, SERVICE, as_of="2024-04-01T00:00:00Z")
+    assert at_first.sha256 == before.sha256 and at_first.manifest["feature_generation"] == generation
+
+    rebuild(project)  # the correction, as one new generation; the hidden leftovers are gone
+    after = build_training_set(project, SERVICE)
+    assert after.manifest["feature_generation"] not in {generation, None}
+    leftovers = [p.name for p in (project.home / "feature_generations").iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+    rebuild(project)  # same batches, same content: the same generation name
+    assert (
+        build_training_set(project, SERVICE).manifest["feature_generation"]
+        == after.manifest["feature_generation"]
+    )
+
+
+def test_issue13_item1_a_switch_during_a_read_is_refused(tmp_path):
+    from featurelock.core.errors import DefinitionError
+    from featurelock.features.generations import check_same_generation, current_generation, new_generation
+
+    link = tmp_path / "features"
+    assert current_generation(link) is None
+    with new_generation(link) as folder:
+        (folder / "v.parquet").write_bytes(b"one")
+    first = current_generation(link)
+    with new_generation(link) as folder:
+        (folder / "v.parquet").write_bytes(b"two")
+    assert (link / "v.parquet").read_bytes() == b"two"
+    with pytest.raises(
+        DefinitionError, match=rf"changed while they were being read \(generation {first} -> g-"
+    ):
+        check_same_generation(link, first)
+
+
+def test_issue13_item3_engine_source_is_an_input_and_verify_names_environment(tiny, tmp_path, monkeypatch):
+    """Before: an edit of the engine's join code was no recorded input; `dataset verify` said
+    "unknown: no recorded input changed". Now manifests record the engine's version and source hash."""
+    from featurelock.training import environment
+    from featurelock.training.dataset import verify_training_set, write_training_set
+
+    copy = tmp_path / "engine"
+    shutil.copytree(environment.ENGINE_PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    same = environment.source_sha256(copy)
+    assert same == environment.engine_source_sha256()  # the hash is of content, not of the location
+    pit = copy / "stores" / "pit.py"
+    pit.write_text(pit.read_text().replace("<=", "<", 1))  # the kind of edit the issue found accepted
+    assert environment.source_sha256(copy) != same
+
+    project = Project(tiny, tmp_path / "h")
+    prepare(project)
+    built = build_training_set(project, SERVICE)
+    engine = built.manifest["inputs"]["environment"]["engine"]
+    assert engine == {"version": featurelock_version(), "source_sha256": same}
+    folder = write_training_set(project, built)
+    monkeypatch.setattr(environment, "engine_source_sha256", lambda: "sha256:edited")
+    result = verify_training_set(project, folder)
+    assert result.diverged == [("environment", f"engine.source_sha256: {same!r} -> 'sha256:edited'")]
+
+
+def featurelock_version() -> str:
+    import featurelock
+
+    return featurelock.__version__

@@ -223,3 +223,96 @@ def test_the_lock_speaks_before_the_view_check(repo):
     )
     with pytest.raises(DefinitionError, match=r"mixes ttls .*'2:00:00': \['carrier_delayed_share_24h@v2'\]"):
         add_new_versions(Project(repo))
+
+
+@pytest.mark.parametrize(
+    ("line", "what"),
+    [
+        ("from features.thresholds import LATE", r"module 'features' \("),
+        ("import thresholds", r"module 'thresholds' \("),
+        ("from . import thresholds", r"a relative import \(level 1\)"),
+        ("import no_such_module_anywhere", r"module 'no_such_module_anywhere' \(<not installed>\)"),
+    ],
+)
+def test_issue13_item2_a_versioned_module_cannot_import_what_the_lock_cannot_see(repo, line, what):
+    """Before: a locked module importing a constant from a project helper kept its fingerprint when
+    the helper changed, and `feast apply` accepted it. Now the import itself is refused, before the
+    module runs, naming the line."""
+    from featurelock.core.errors import DefinitionError
+
+    (repo / "thresholds.py").write_text("LATE = 15\n")
+    (repo / "features" / "thresholds.py").write_text("LATE = 15\n")
+    path = repo / "features/plane/plane_seats_v1.py"
+    path.write_text(
+        path.read_text().replace("from datetime import timedelta", f"{line}\nfrom datetime import timedelta")
+    )
+    with pytest.raises(
+        DefinitionError, match=rf"plane_seats_v1.py: line \d+ imports {what}.*which the lock cannot see"
+    ):
+        discover(Project(repo))
+
+
+def test_issue13_item2_engine_stdlib_and_installed_imports_stay_allowed(tmp_path):
+    from featurelock.features.imports import check_imports
+
+    root = tmp_path / "p"
+    (root / "features").mkdir(parents=True)
+    source = "import math\nimport numpy as np\nfrom datetime import timedelta\nfrom featurelock import *"
+    check_imports(root, root / "features" / "x_v1.py", source)  # no error
+
+
+def _git(folder: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-C", str(folder), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_issue13_item4_a_rewritten_lock_entry_is_refused_with_its_commit(repo):
+    """Before: a hand-edited features.lock (entry rewritten to match an edited module) was accepted.
+    Now `featurelock lock` reads the file's git history and names the commit that rewrote it."""
+    from featurelock.core.errors import LockError
+    from featurelock.features.lock_history import check_lock_history
+
+    _git(repo, "init", "-q")
+    _git(repo, "add", "features.lock")
+    _git(repo, "commit", "-q", "-m", "lock v1")
+    lock = repo / "features.lock"
+    assert check_lock_history(lock) == 1
+    text = lock.read_text()
+    line = next(x for x in text.splitlines() if x.startswith("plane_age@v1 "))
+    lock.write_text(text.replace(line, "plane_age@v1 sha256:" + "0" * 64))
+    with pytest.raises(
+        LockError, match=r"plane_age@v1 was rewritten \(sha256:\w+ -> sha256:0+\) by the working tree"
+    ):
+        add_new_versions(Project(repo))
+    _git(repo, "commit", "-q", "-am", "sneaky rewrite")
+    with pytest.raises(
+        LockError, match=r"plane_age@v1 was rewritten .* by \w{7} \d{4}-\d\d-\d\d sneaky rewrite"
+    ):
+        check_lock_history(lock)
+    lock.write_text(text)  # restoring it does not hide the commit that rewrote it
+    with pytest.raises(LockError, match=r"by \w{7} \d{4}-\d\d-\d\d sneaky rewrite"):
+        check_lock_history(lock)
+
+
+def test_issue13_item4_removal_and_undeprecation_are_refused_deprecation_is_not(tmp_path):
+    from featurelock.features.lock_history import LockVersion, history_violations
+
+    a = LockVersion("a", "a1", {"x@v1": ("sha256:1", False), "y@v1": ("sha256:2", True)})
+    grown = LockVersion("b", "b1", {**a.entries, "x@v1": ("sha256:1", True), "z@v1": ("sha256:3", False)})
+    assert history_violations([a, grown]) == []
+    shrunk = LockVersion("c", "c1", {"x@v1": ("sha256:1", False), "y@v1": ("sha256:2", False)})
+    assert history_violations([a, LockVersion("d", "d1", {})]) == [
+        "x@v1 was removed by d1",
+        "y@v1 was removed by d1",
+    ]
+    assert history_violations([a, shrunk]) == ["y@v1 was un-deprecated by c1"]
+
+
+def test_issue13_item4_the_committed_lock_history_only_grew():
+    """CI's check of this repository's own features.lock (its full git history where present)."""
+    from featurelock.features.lock_history import check_lock_history
+
+    check_lock_history(REPO_ROOT / "features.lock")
