@@ -41,17 +41,21 @@ def _load_view(con: duckdb.DuckDBPyConnection, i: int, view: ViewRequest, as_of:
     The total tie order (created_timestamp, then the MD5 of the values) is only evaluated when the
     visible rows hold duplicate (keys, event_timestamp) pairs, e.g. after a correction batch.
     """
-    keys = ", ".join(_q(k) for k in view.join_key_map)
+    keys = [_q(k) for k in view.join_key_map]
+    key_cols = [f"{_q(view.column(k))} AS {_q(k)}" for k in view.join_key_map]
     feats = [_q(f) for f in view.features]
-    created = _q(view.created_timestamp_column) if view.created_timestamp_column else None
+    feat_cols = [f"{_q(view.column(f))} AS {_q(f)}" for f in view.features]
+    created = f"{_q(view.created_timestamp_column)}::TIMESTAMPTZ" if view.created_timestamp_column else None
     where = f"WHERE {created} <= TIMESTAMPTZ '{as_of.isoformat()}'" if created and as_of is not None else ""
     con.execute(
-        f"CREATE TEMP TABLE raw{i} AS SELECT {keys}, {_q(view.timestamp_field)}::TIMESTAMPTZ AS __ts, "
-        f"{created or 'NULL::TIMESTAMPTZ'} AS __created, {', '.join(feats)} "
+        f"CREATE TEMP TABLE raw{i} AS SELECT {', '.join([*key_cols, ''])}"
+        f"{_q(view.timestamp_field)}::TIMESTAMPTZ AS __ts, "
+        f"{created or 'NULL::TIMESTAMPTZ'} AS __created, {', '.join(feat_cols)} "
         f"FROM read_parquet('{view.path}') {where}"
     )
+    group = ", ".join([*keys, "__ts"])
     duplicated = con.execute(
-        f"SELECT count(*) FROM (SELECT 1 FROM raw{i} GROUP BY {keys}, __ts HAVING count(*) > 1)"
+        f"SELECT count(*) FROM (SELECT 1 FROM raw{i} GROUP BY {group} HAVING count(*) > 1)"
     ).fetchone()[0]
     if not duplicated:
         con.execute(f"CREATE TEMP VIEW fv{i} AS SELECT * EXCLUDE (__created) FROM raw{i}")
@@ -59,9 +63,24 @@ def _load_view(con: duckdb.DuckDBPyConnection, i: int, view: ViewRequest, as_of:
     tie = tie_break_sql(feats, "CAST({} AS VARCHAR)")
     con.execute(
         f"CREATE TEMP TABLE fv{i} AS SELECT * EXCLUDE (__created) FROM raw{i} "
-        f"QUALIFY row_number() OVER (PARTITION BY {keys}, __ts "
+        f"QUALIFY row_number() OVER (PARTITION BY {group} "
         f"ORDER BY __created DESC NULLS LAST, {tie} DESC) = 1"
     )
+
+
+def newest_knowledge(views: Sequence[ViewRequest]) -> pd.Timestamp | None:
+    """The newest ``created_timestamp`` over the views read (None if no view has one): the as_of of
+    a retrieval that gave none, so every row known is visible and the job records which moment."""
+    con = _connect(None)
+    newest = []
+    for view in views:
+        if view.created_timestamp_column:
+            column = f"{_q(view.created_timestamp_column)}::TIMESTAMPTZ"
+            value = con.execute(f"SELECT max({column}) FROM read_parquet('{view.path}')").fetchone()[0]
+            if value is not None:
+                newest.append(pd.Timestamp(value).tz_convert("UTC"))
+    con.close()
+    return max(newest) if newest else None
 
 
 def _dictionary(values: pd.Series) -> tuple[np.ndarray, pd.DataFrame]:
@@ -106,13 +125,14 @@ def point_in_time_join(
         for j, (_, column) in enumerate(pairs):
             entity[f"k{j}"] = dictionaries[column]
         con.register(f"entity{i}", entity)
-        mapped = ", ".join(f"d{j}.code AS k{j}" for j in range(len(pairs)))
+        mapped = [f"d{j}.code AS k{j}" for j in range(len(pairs))]
         dict_joins = " ".join(
             f"JOIN dict_{column} AS d{j} ON f.{_q(key)} = d{j}.value" for j, (key, column) in enumerate(pairs)
         )
-        feats = ", ".join(f"f.{_q(f)}" for f in view.features)
+        feats = [f"f.{_q(f)}" for f in view.features]
         con.execute(
-            f"CREATE TEMP TABLE coded{i} AS SELECT {mapped}, f.__ts, {feats} FROM fv{i} AS f {dict_joins}"
+            f"CREATE TEMP TABLE coded{i} AS SELECT {', '.join([*mapped, 'f.__ts', *feats])} "
+            f"FROM fv{i} AS f {dict_joins}"
         )
         on = [f"e.k{j} = c.k{j}" for j in range(len(pairs))]
         on.append("e.__ts >= c.__ts")

@@ -16,7 +16,7 @@ from feast.infra.offline_stores.duckdb import DuckDBOfflineStore, DuckDBOfflineS
 from feast.infra.offline_stores.offline_store import RetrievalJob
 from pydantic import StrictStr
 
-from featurelock.stores.duckdb_join import point_in_time_join
+from featurelock.stores.duckdb_join import newest_knowledge, point_in_time_join
 from featurelock.stores.retrieval import historical_retrieval
 
 STORE_TYPE = "featurelock.stores.duckdb_offline.FeaturelockDuckDBOfflineStore"
@@ -26,9 +26,12 @@ class FeaturelockDuckDBOfflineStoreConfig(DuckDBOfflineStoreConfig):
     type: StrictStr = STORE_TYPE
     threads: int | None = None  # DuckDB threads; None = DuckDB's default
     data_home: StrictStr | None = None  # where relative source paths lie (set by featurelock)
+    require_as_of: bool = False  # True: refuse a retrieval whose entity_df has no featurelock_as_of
 
 
 class FeaturelockDuckDBOfflineStore(DuckDBOfflineStore):
+    supports_filter_by_created_timestamp = False  # Feast raises NotImplementedError before calling us
+
     @staticmethod
     def get_historical_features(
         config: Any,
@@ -52,4 +55,5 @@ class FeaturelockDuckDBOfflineStore(DuckDBOfflineStore):
             join=lambda df, views, ts_col, as_of: point_in_time_join(
                 df, views, ts_col, as_of=as_of, threads=threads
             ),
+            newest_knowledge=newest_knowledge,
         )

@@ -6,7 +6,7 @@ concatenate alike collide and a null key makes the id NULL; (2) duplicates outpu
 ties; (3) has no as_of. Here: (1) each entity row is numbered (its position), no concatenation;
 (2) each entity row takes exactly one feature row per view, by ``LATERAL ... LIMIT 1`` under the
 total order (event time, knowledge time, MD5 of the values as text, all descending), the same
-order as the DuckDB store; (3) ``featurelock_as_of`` in the entity frame is required, as locally.
+order as the DuckDB store; (3) ``featurelock_as_of`` in the entity frame, as locally (see ``retrieval``).
 The point-in-time SQL runs inside PostgreSQL; nothing goes through DuckDB's postgres extension.
 """
 
@@ -33,6 +33,7 @@ STORE_TYPE = "featurelock.stores.pg_offline.FeaturelockPostgreSQLOfflineStore"
 
 class FeaturelockPostgreSQLOfflineStoreConfig(PostgreSQLOfflineStoreConfig):
     type: StrictStr = STORE_TYPE  # type: ignore[assignment]
+    require_as_of: bool = False  # True: refuse a retrieval whose entity_df has no featurelock_as_of
 
 
 def _q(name: str) -> str:
@@ -49,7 +50,7 @@ def _table_of(source: Any, schema: str) -> str:
     return table if "." in table or table.startswith("(") else f"{_q(schema)}.{_q(table)}"
 
 
-def pit_sql(views: list[ViewRequest], as_of: pd.Timestamp) -> str:
+def pit_sql(views: list[ViewRequest], as_of: pd.Timestamp | None) -> str:
     selects, joins = ["e.fl_row"], []
     for i, v in enumerate(views):
         feats = [_q(f) for f in v.features]
@@ -58,7 +59,8 @@ def pit_sql(views: list[ViewRequest], as_of: pd.Timestamp) -> str:
         micros = ttl_micros(v.ttl)
         if micros:
             where.append(f"f.event_timestamp >= e.event_timestamp - interval '{micros} microseconds'")
-        where.append(f"f.created_timestamp <= timestamptz '{as_of.isoformat()}'")
+        if as_of is not None:
+            where.append(f"f.created_timestamp <= timestamptz '{as_of.isoformat()}'")
         tie = tie_break_sql([f"f.{c}" for c in feats], "{}::text")
         cols = ", ".join(f"f.{c} AS {_q(f'v{i}_' + name)}" for c, name in zip(feats, v.features, strict=True))
         joins.append(
@@ -75,7 +77,7 @@ def point_in_time_join_pg(
     entity_df: pd.DataFrame,
     views: list[ViewRequest],
     ts_col: str,
-    as_of: pd.Timestamp,
+    as_of: pd.Timestamp | None,
 ) -> pd.DataFrame:
     keys = sorted({c for v in views for c in v.join_key_map.values()})
     upload = pd.DataFrame({"fl_row": np.arange(len(entity_df), dtype=np.int64)})
@@ -104,7 +106,17 @@ def point_in_time_join_pg(
     return out
 
 
+def newest_knowledge_pg(settings: PgSettings, views: list[ViewRequest]) -> pd.Timestamp | None:
+    """The newest ``created_timestamp`` of the views' tables (see ``duckdb_join.newest_knowledge``)."""
+    with connect(settings) as conn:
+        values = [conn.execute(f"SELECT max(created_timestamp) FROM {v.path}").fetchone()[0] for v in views]
+    stamps = [pd.Timestamp(v).tz_convert("UTC") for v in values if v is not None]
+    return max(stamps) if stamps else None
+
+
 class FeaturelockPostgreSQLOfflineStore(PostgreSQLOfflineStore):
+    supports_filter_by_created_timestamp = False
+
     @staticmethod
     def get_historical_features(
         config: Any,
@@ -125,5 +137,6 @@ class FeaturelockPostgreSQLOfflineStore(PostgreSQLOfflineStore):
             full_feature_names,
             bool(kwargs.get("filter_by_created_timestamp")),
             join=lambda df, views, ts_col, as_of: point_in_time_join_pg(settings, df, views, ts_col, as_of),
+            newest_knowledge=lambda views: newest_knowledge_pg(settings, views),
             locate=lambda source: _table_of(source, settings.schema),
         )

@@ -15,7 +15,7 @@ For an entity row (or request) at time ``at``, read with knowledge time ``as_of`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -38,6 +38,11 @@ class ViewRequest:
     timestamp_field: str = "event_timestamp"
     created_timestamp_column: str | None = "created_timestamp"
     string_features: tuple[str, ...] = ()  # features of string dtype (the rest are numeric)
+    source_columns: dict[str, str] = field(default_factory=dict)  # key/feature -> source column, if renamed
+
+    def column(self, name: str) -> str:
+        """The source's column for a join key or feature (its ``field_mapping`` reversed)."""
+        return self.source_columns.get(name, name)
 
 
 def check_at(at: object, what: str = "at") -> datetime:

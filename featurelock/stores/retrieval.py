@@ -1,22 +1,39 @@
 """The boundary every featurelock offline store shares: entity-frame checks, view requests, results.
 
-**as_of travels in the entity frame**: a column ``featurelock_as_of`` holding one timezone-aware
-timestamp (the same in every row). Rows with ``created_timestamp`` after it are invisible. A
-frame without the column is refused, so a forgotten as_of cannot silently read later corrections.
+**as_of** (the knowledge time) travels in the entity frame: a column ``featurelock_as_of`` holding
+one timestamp (the same in every row); rows with ``created_timestamp`` after it are invisible.
+featurelock always sets it. A plain Feast call without it reads everything known: as_of is then the
+newest ``created_timestamp`` of the views read, recorded in the job's metadata
+(``metadata.featurelock_as_of``); the offline store setting ``require_as_of: true`` refuses such a
+call instead.
+
+What Feast accepts is accepted (drop-in): naive timestamps are UTC, an ``event_timestamp`` column
+of Python datetimes (object dtype) is parsed, views without entities join on time alone, a source's
+``field_mapping`` renames its columns. What featurelock cannot honour is refused, not dropped:
+on-demand feature views (featurelock's request features are its own modules) and
+``filter_by_created_timestamp`` (``NotImplementedError``, as Feast's tests expect).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
+from feast.errors import FeastEntityDFMissingColumnsError
+from feast.feature_view import DUMMY_ENTITY_ID
 from feast.infra.offline_stores.offline_store import RetrievalJob, RetrievalMetadata
-from feast.infra.offline_stores.offline_utils import infer_event_timestamp_from_entity_df
+from feast.infra.offline_stores.offline_utils import (
+    DEFAULT_ENTITY_DF_EVENT_TIMESTAMP_COL,
+    infer_event_timestamp_from_entity_df,
+)
 
+from featurelock.core.atomic import write_atomic
 from featurelock.core.errors import ValidationError
 from featurelock.core.home import data_home_of
 from featurelock.stores.pit import ViewRequest
@@ -34,11 +51,18 @@ def data_home(config: Any) -> Path:
 class FrameRetrievalJob(RetrievalJob):
     """A retrieval job whose result is already computed (a pandas frame)."""
 
-    def __init__(self, frame: pd.DataFrame, full_feature_names: bool, metadata: RetrievalMetadata) -> None:
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        full_feature_names: bool,
+        metadata: RetrievalMetadata,
+        repo_path: Path | None = None,
+    ) -> None:
         super().__init__()
         self._frame = frame
         self._full_feature_names = full_feature_names
         self._metadata = metadata
+        self._repo_path = repo_path
 
     def _to_df_internal(self, timeout: int | None = None) -> pd.DataFrame:
         return self._frame
@@ -55,28 +79,58 @@ class FrameRetrievalJob(RetrievalJob):
         return []
 
     def persist(self, storage: Any, allow_overwrite: bool = False, timeout: int | None = None) -> None:
-        raise NotImplementedError(
-            "featurelock training sets are written by `featurelock dataset build`, not by Feast's persist()."
-        )
+        """Write the result as Parquet to a file saved-dataset storage (atomically)."""
+        from feast.errors import SavedDatasetLocationAlreadyExists
+        from feast.infra.offline_stores.file_source import SavedDatasetFileStorage
+
+        if not isinstance(storage, SavedDatasetFileStorage):
+            raise NotImplementedError(
+                f"persist() writes to file storage only; got {type(storage).__name__}. Use "
+                "SavedDatasetFileStorage(path=...), or `featurelock dataset build` for training sets."
+            )
+        path = Path(storage.file_options.uri)
+        if not path.is_absolute() and self._repo_path is not None:
+            path = self._repo_path / path
+        if path.exists() and not allow_overwrite:
+            raise SavedDatasetLocationAlreadyExists(location=str(path))
+        table = pa.Table.from_pandas(self._frame, preserve_index=False)
+        write_atomic(path, lambda tmp: pq.write_table(table, tmp))
 
     @property
     def metadata(self) -> RetrievalMetadata | None:
         return self._metadata
 
 
+class MissingJoinKeysError(ValidationError, FeastEntityDFMissingColumnsError):
+    """Join key columns missing from the entity frame (Feast's error type, featurelock's message)."""
+
+    def __init__(self, message: str) -> None:
+        Exception.__init__(self, message)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def as_utc(series: pd.Series, column: str) -> pd.Series:
+    """Timestamps as Feast reads them: naive ones are UTC, object columns of datetimes are parsed."""
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        return series.dt.tz_convert("UTC")
+    if pd.api.types.is_datetime64_dtype(series.dtype):
+        return series.dt.tz_localize("UTC")
+    if series.dtype == object:
+        try:
+            return pd.to_datetime(series, utc=True)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(
+                f"entity_df[{column!r}] holds values that are not timestamps ({exc}); "
+                "pass datetimes or ISO-8601 strings."
+            ) from exc
+    raise ValidationError(f"entity_df[{column!r}] has dtype {series.dtype}; expected timestamps.")
+
+
 def check_as_of(entity_df: pd.DataFrame) -> pd.Timestamp:
-    """The single timezone-aware as_of carried by ``entity_df``, or a ValidationError."""
-    if AS_OF_COLUMN not in entity_df.columns:
-        raise ValidationError(
-            f"entity_df has no {AS_OF_COLUMN!r} column, so the knowledge time of this retrieval is "
-            f"undefined. Add entity_df[{AS_OF_COLUMN!r}] = <tz-aware timestamp> (the same in every row), "
-            "or build training sets with featurelock.api (as_of=...)."
-        )
-    column = entity_df[AS_OF_COLUMN]
-    if not isinstance(column.dtype, pd.DatetimeTZDtype):
-        raise ValidationError(
-            f"entity_df[{AS_OF_COLUMN!r}] has dtype {column.dtype}; expected a timezone-aware timestamp."
-        )
+    """The single as_of carried by ``entity_df`` (UTC), or a ValidationError."""
+    column = as_utc(entity_df[AS_OF_COLUMN], AS_OF_COLUMN)
     values = column.dropna().unique()
     if len(values) != 1 or column.isna().any():
         raise ValidationError(
@@ -88,11 +142,6 @@ def check_as_of(entity_df: pd.DataFrame) -> pd.Timestamp:
 
 def check_entity_timestamps(entity_df: pd.DataFrame, column: str) -> None:
     series = entity_df[column]
-    if not isinstance(series.dtype, pd.DatetimeTZDtype):
-        raise ValidationError(
-            f"entity_df[{column!r}] has dtype {series.dtype}; expected timezone-aware timestamps "
-            "(naive times are ambiguous). Localize them, e.g. .dt.tz_localize('UTC')."
-        )
     if series.isna().any():
         raise ValidationError(f"entity_df[{column!r}] has {int(series.isna().sum())} null timestamp(s).")
     ns = series.dt.as_unit("ns").astype("int64") % 1000
@@ -103,32 +152,69 @@ def check_entity_timestamps(entity_df: pd.DataFrame, column: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class EntityFrame:
+    """What the boundary checks return: the frame with UTC timestamps, its timestamp column and
+    its as_of (None when the caller gave none)."""
+
+    frame: pd.DataFrame
+    ts_col: str
+    as_of: pd.Timestamp | None
+
+
 def check_entity_frame(
-    entity_df: object, filter_by_created_timestamp: bool = False
-) -> tuple[pd.Timestamp, str]:
-    """Boundary checks shared by our offline stores; returns (as_of, event timestamp column)."""
+    entity_df: object, filter_by_created_timestamp: bool = False, require_as_of: bool = False
+) -> EntityFrame:
+    """Boundary checks shared by our offline stores: type, then time, then as_of."""
+    if filter_by_created_timestamp:
+        raise NotImplementedError(
+            "filter_by_created_timestamp is not supported by the featurelock offline stores; they "
+            f"filter on the {AS_OF_COLUMN!r} knowledge time of the entity frame instead."
+        )
     if not isinstance(entity_df, pd.DataFrame):
         raise ValidationError(
             f"entity_df must be a pandas DataFrame; got {type(entity_df).__name__} (SQL entity queries "
             "are not supported by the featurelock stores)."
         )
-    if filter_by_created_timestamp:
+    frame = entity_df.copy(deep=False)
+    if DEFAULT_ENTITY_DF_EVENT_TIMESTAMP_COL in frame.columns:
+        ts_col = DEFAULT_ENTITY_DF_EVENT_TIMESTAMP_COL
+    else:
+        candidates = [c for c in frame.columns if c != AS_OF_COLUMN]
+        ts_col = infer_event_timestamp_from_entity_df(dict(frame[candidates].dtypes))
+    frame[ts_col] = as_utc(frame[ts_col], ts_col)
+    check_entity_timestamps(frame, ts_col)
+    if AS_OF_COLUMN in frame.columns:
+        frame[AS_OF_COLUMN] = as_utc(frame[AS_OF_COLUMN], AS_OF_COLUMN)
+        return EntityFrame(frame, ts_col, check_as_of(frame))
+    if require_as_of:
         raise ValidationError(
-            "filter_by_created_timestamp is not supported; the featurelock stores filter on the "
-            f"{AS_OF_COLUMN!r} knowledge time instead."
+            f"entity_df has no {AS_OF_COLUMN!r} column, and this store is set to require_as_of: the "
+            f"knowledge time of the retrieval must be explicit. Add entity_df[{AS_OF_COLUMN!r}] = "
+            "<timestamp> (the same in every row), or build training sets with featurelock.api (as_of=...)."
         )
-    as_of = check_as_of(entity_df)
-    ts_col = infer_event_timestamp_from_entity_df(dict(entity_df.dtypes))
-    check_entity_timestamps(entity_df, ts_col)
-    return as_of, ts_col
+    return EntityFrame(frame, ts_col, None)
 
 
 def check_join_keys(entity_df: pd.DataFrame, key_map: dict[str, str], view: str) -> None:
     missing = [c for c in key_map.values() if c not in entity_df.columns]
     if missing:
-        raise ValidationError(
+        raise MissingJoinKeysError(
             f"entity_df lacks join key column(s) {missing} needed by feature view {view!r}; "
             f"it has {sorted(entity_df.columns)}."
+        )
+
+
+def check_no_on_demand_views(feature_views: list[Any], feature_refs: list[str]) -> None:
+    """Refs whose view is not among the (batch) views Feast handed over are on-demand views."""
+    known = {fv.projection.name_to_use() for fv in feature_views}
+    on_demand = sorted({ref.split(":", 1)[0] for ref in feature_refs} - known)
+    if on_demand:
+        raise ValidationError(
+            f"On-demand feature view(s) {on_demand} requested; the featurelock offline stores do not run "
+            "on-demand transformations (their results would be silently missing). Compute request-time "
+            "features as featurelock request_feature modules, or request the views' inputs and transform "
+            "them after retrieval."
         )
 
 
@@ -166,6 +252,8 @@ def view_requests(
             continue
         source = fv.batch_source
         key_map = fv.projection.join_key_map or {c.name: c.name for c in fv.entity_columns}
+        key_map = {k: v for k, v in key_map.items() if k != DUMMY_ENTITY_ID}  # a view without entities
+        renamed = {new: old for old, new in (source.field_mapping or {}).items()}
         base = fv.projection.name_alias or fv.name
         requests.append(
             ViewRequest(
@@ -178,6 +266,7 @@ def view_requests(
                 timestamp_field=source.timestamp_field,
                 created_timestamp_column=source.created_timestamp_column or None,
                 string_features=tuple(f.name for f in fv.features if str(f.dtype) == "String"),
+                source_columns={n: renamed[n] for n in sorted(renamed) if n in (*key_map, *wanted)},
             )
         )
     return requests
@@ -190,15 +279,24 @@ def historical_retrieval(
     entity_df: object,
     full_feature_names: bool,
     filter_by_created_timestamp: bool,
-    join: Callable[[pd.DataFrame, list[ViewRequest], str, pd.Timestamp], pd.DataFrame],
+    join: Callable[[pd.DataFrame, list[ViewRequest], str, pd.Timestamp | None], pd.DataFrame],
+    newest_knowledge: Callable[[list[ViewRequest]], pd.Timestamp | None],
     locate: Callable[[Any], str] | None = None,
 ) -> FrameRetrievalJob:
     """``get_historical_features`` of every featurelock store: the boundary checks, what to read
-    from each view, then ``join(entity_df, views, timestamp column, as_of)`` (the store's engine)."""
-    as_of, ts_col = check_entity_frame(entity_df, filter_by_created_timestamp)
-    assert isinstance(entity_df, pd.DataFrame)
+    from each view, then ``join(entity_df, views, timestamp column, as_of)`` (the store's engine).
+    Without an as_of in the frame, ``newest_knowledge(views)`` gives the one recorded."""
+    require = bool(getattr(config.offline_store, "require_as_of", False))
+    checked = check_entity_frame(entity_df, filter_by_created_timestamp, require)
+    check_no_on_demand_views(feature_views, feature_refs)
     views = view_requests(config, feature_views, feature_refs, full_feature_names, locate=locate)
     for view in views:
-        check_join_keys(entity_df, view.join_key_map, view.name)
-    frame = join(entity_df, views, ts_col, as_of)
-    return FrameRetrievalJob(frame, full_feature_names, retrieval_metadata(entity_df, ts_col, feature_refs))
+        check_join_keys(checked.frame, view.join_key_map, view.name)
+    as_of, source = checked.as_of, "entity_df"
+    if as_of is None:
+        as_of, source = newest_knowledge(views), "newest knowledge time of the views read"
+    frame = join(checked.frame, views, checked.ts_col, as_of)
+    metadata = retrieval_metadata(checked.frame, checked.ts_col, feature_refs)
+    metadata.featurelock_as_of = as_of  # type: ignore[attr-defined]
+    metadata.featurelock_as_of_source = source  # type: ignore[attr-defined]
+    return FrameRetrievalJob(frame, full_feature_names, metadata, Path(str(config.repo_path)))

@@ -125,11 +125,15 @@ def brute_force(rows, key_count, entity_keys, entity_ts, ttl, as_of) -> tuple | 
     return max(candidates)[1] if candidates else None
 
 
-def run_store(views, frame) -> pd.DataFrame:
-    config = SimpleNamespace(repo_path="/nonexistent", offline_store=SimpleNamespace(threads=2))
+def run_job(views, frame, require_as_of: bool = False):
+    offline = SimpleNamespace(threads=2, require_as_of=require_as_of)
+    config = SimpleNamespace(repo_path="/nonexistent", offline_store=offline)
     refs = ["route_view:x", "route_view:y", "carrier_view:z"]
-    job = FeaturelockDuckDBOfflineStore.get_historical_features(config, views, refs, frame, None, "test")
-    return job.to_df()
+    return FeaturelockDuckDBOfflineStore.get_historical_features(config, views, refs, frame, None, "test")
+
+
+def run_store(views, frame, require_as_of: bool = False) -> pd.DataFrame:
+    return run_job(views, frame, require_as_of).to_df()
 
 
 @pytest.mark.parametrize("as_of", [K1, K2], ids=["as-of-K1", "as-of-K2"])
@@ -163,18 +167,29 @@ def test_late_correction_visible_only_from_its_knowledge_time(views):
     assert run_store(views, entity_df(K2))["x"].iloc[0] == 4
 
 
-def test_forgotten_as_of_is_refused(views):
-    with pytest.raises(ValidationError, match=r"entity_df has no 'featurelock_as_of' column.*knowledge time"):
-        run_store(views, entity_df(None))
+def test_issue13_item8_without_as_of_everything_known_is_read_and_the_as_of_recorded(views):
+    """Before: a plain Feast frame (no featurelock_as_of) was refused. Now it reads every row known,
+    as of the newest knowledge time of the views read, which the job's metadata records."""
+    job = run_job(views, entity_df(None))
+    assert job.metadata.featurelock_as_of == K2
+    assert job.metadata.featurelock_as_of_source == "newest knowledge time of the views read"
+    expected = run_store(views, entity_df(K2))
+    pd.testing.assert_frame_equal(job.to_df(), expected.drop(columns=[AS_OF_COLUMN]))
 
 
-def test_naive_entity_timestamps_are_refused(views):
+def test_a_strict_store_refuses_a_missing_as_of(views):
+    with pytest.raises(
+        ValidationError, match=r"no 'featurelock_as_of' column, and this store is set to require_as_of"
+    ):
+        run_store(views, entity_df(None), require_as_of=True)
+
+
+def test_issue13_item8_naive_entity_timestamps_are_utc(views):
+    """Before: naive entity timestamps were refused; Feast reads them as UTC, and so do we."""
     frame = entity_df(K1)
     frame["event_timestamp"] = frame["event_timestamp"].dt.tz_localize(None)
-    with pytest.raises(
-        ValidationError, match=r"entity_df\['event_timestamp'\] has dtype datetime64\[ns\].*tz_localize"
-    ):
-        run_store(views, frame)
+    frame[AS_OF_COLUMN] = frame[AS_OF_COLUMN].dt.tz_localize(None)
+    pd.testing.assert_frame_equal(run_store(views, frame), run_store(views, entity_df(K1)))
 
 
 def test_missing_join_key_column_is_refused(views):
