@@ -11,6 +11,7 @@ With FEATURELOCK_API_TOKEN set, every endpoint but /health requires ``Authorizat
 """
 
 import hmac
+import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -35,6 +36,7 @@ from featurelock.training.entity_rows import service_inputs, service_keys
 from featurelock.training.runs import promoted_run, read_run
 
 MAX_BATCH = 100
+MAX_BODY_BYTES = 1_000_000  # a full batch is about 30 kB; anything far larger is refused unread
 #: Timestamps featurelock computes with (pandas nanoseconds span 1677-09-21 to 2262-04-11).
 EARLIEST, LATEST = datetime(1678, 1, 1, tzinfo=UTC), datetime(2262, 1, 1, tzinfo=UTC)
 
@@ -96,6 +98,29 @@ def _validation_message(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
+class FieldError(BaseModel):
+    field: str = Field(description="the request field, dotted (``requests.0.prediction_time``), or ``body``")
+    message: str
+    type: str = Field(description="pydantic's error type (``missing``, ``string_too_long``, ...)")
+
+
+class ValidationFailure(BaseModel):
+    detail: list[FieldError]
+
+
+class ErrorDetail(BaseModel):
+    detail: str
+
+
+#: What every prediction endpoint can answer besides 200, as the OpenAPI document states it.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorDetail, "description": "missing or wrong bearer token"},
+    413: {"model": ErrorDetail, "description": f"body over {MAX_BODY_BYTES} bytes"},
+    422: {"model": ValidationFailure, "description": "a field is missing, malformed or out of range"},
+    503: {"model": ErrorDetail, "description": "the online store is unreachable"},
+}
+
+
 def create_app(project: Project, run: str | None = None, profile: str = "local") -> FastAPI:
     token = os.environ.get("FEATURELOCK_API_TOKEN") or None
     run = run or promoted_run(project)
@@ -139,8 +164,10 @@ def create_app(project: Project, run: str | None = None, profile: str = "local")
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        openapi_url=None,  # served below, behind the token when one is set
     )
     app.state.token = token
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     _documentation(app)
 
     @app.exception_handler(RequestValidationError)
@@ -165,12 +192,16 @@ def create_app(project: Project, run: str | None = None, profile: str = "local")
         receipts = predictor.predict([to_request(b) for b in bodies])
         return request.app.state.log.append(receipts)
 
-    @app.post("/predict", dependencies=[Depends(authorize)], responses={200: {"description": "receipt"}})
+    @app.post(
+        "/predict", dependencies=[Depends(authorize)], responses={200: {"description": "receipt"}, **ERRORS}
+    )
     def predict(request: Request, body: Model) -> Response:  # type: ignore[valid-type]
         return Response(serve(request, [body])[0], media_type="application/json")
 
     @app.post(
-        "/predict/batch", dependencies=[Depends(authorize)], responses={200: {"description": "receipts"}}
+        "/predict/batch",
+        dependencies=[Depends(authorize)],
+        responses={200: {"description": "receipts"}, **ERRORS},
     )
     def predict_batch(request: Request, batch: BatchRequest) -> Response:
         body = '{"predictions": [' + ", ".join(serve(request, batch.requests)) + "]}"
@@ -220,7 +251,11 @@ def _documentation(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=static), name="static")
     title = app.title
 
-    @app.get("/docs", include_in_schema=False)
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(authorize)])
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=[Depends(authorize)])
     def swagger() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url="/openapi.json",
@@ -230,7 +265,7 @@ def _documentation(app: FastAPI) -> None:
             swagger_favicon_url="/static/favicon.png",
         )
 
-    @app.get("/redoc", include_in_schema=False)
+    @app.get("/redoc", include_in_schema=False, dependencies=[Depends(authorize)])
     def redoc() -> HTMLResponse:
         return get_redoc_html(
             openapi_url="/openapi.json",
@@ -243,6 +278,61 @@ def _documentation(app: FastAPI) -> None:
 
 class _Unauthorized(Exception):
     pass
+
+
+class BodyLimit:
+    """Answer 413 to a request body over ``max_bytes`` before it is parsed, whether it declares its
+    length (``Content-Length``) or streams it in chunks; nothing is read past the limit."""
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._refuse(send, declared.decode(errors="replace"))
+            return
+        seen, over = 0, False
+
+        async def limited() -> Any:
+            nonlocal seen, over
+            message = await receive()
+            if message["type"] == "http.request" and not over:
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:  # stop reading: the app gets an empty end of body
+                    over = True
+                    return {"type": "http.request", "body": b"", "more_body": False}
+            return message
+
+        async def guarded(message: Any) -> None:
+            if not over:
+                await send(message)
+            elif message["type"] == "http.response.start":  # the app answered a cut body: say why
+                await self._refuse(send, f"more than {self.max_bytes}")
+
+        await self.app(scope, limited, guarded)
+
+    async def _refuse(self, send: Any, received: str) -> None:
+        body = json.dumps(
+            {
+                "detail": f"request body of {received} bytes is over the limit of {self.max_bytes} bytes; "
+                f"send at most {MAX_BATCH} requests per batch."
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
 
 
 _bearer = HTTPBearer(auto_error=False)

@@ -142,7 +142,11 @@ def test_concurrent_applies_leave_the_sql_registry_consistent(prod_home):
         "plane_specs",
         "route_stats",
     ]
-    assert sorted(s.name for s in store.list_feature_services()) == ["delay_model_v1", "delay_model_v2", "delay_model_v3"]
+    assert sorted(s.name for s in store.list_feature_services()) == [
+        "delay_model_v1",
+        "delay_model_v2",
+        "delay_model_v3",
+    ]
 
 
 def test_lock_is_enforced_before_the_sql_registry_is_touched(prod_home, tmp_path):

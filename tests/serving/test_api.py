@@ -150,6 +150,44 @@ def test_bearer_token_is_required_when_configured(served_home, monkeypatch):
         assert c.post("/predict", json=FLIGHT).status_code == 401
         assert c.get("/model", headers={"Authorization": "Bearer wrong"}).status_code == 401
         assert c.post("/predict", json=FLIGHT, headers={"Authorization": "Bearer s3cret"}).status_code == 200
+        # issue 13, item 7: with a token set, the schema and its pages need it too
+        for page in ("/openapi.json", "/docs", "/redoc"):
+            assert c.get(page).status_code == 401, page
+            assert c.get(page, headers={"Authorization": "Bearer s3cret"}).status_code == 200, page
+
+
+def test_issue13_item7_huge_bodies_are_413_unread(client):
+    """Before: a 10 MB body was read and parsed. Now it is refused by its declared length, and a
+    chunked body without a length is cut at the limit."""
+    from featurelock.serving.app import MAX_BODY_BYTES
+
+    huge = b'{"requests": [' + b" " * (10 * 1024 * 1024) + b"]}"
+    r = client.post("/predict/batch", content=huge, headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert r.json()["detail"].startswith(
+        f"request body of {len(huge)} bytes is over the limit of {MAX_BODY_BYTES}"
+    )
+
+    def chunks():
+        for _ in range(40):
+            yield b" " * 50_000
+
+    r = client.post("/predict", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413 and "over the limit" in r.json()["detail"]
+
+
+def test_issue13_item12_the_422_body_is_what_the_openapi_document_says(client):
+    """Before: the body had field/message/type, the schema said loc/msg/type."""
+    import jsonschema
+
+    document = client.get("/openapi.json").json()
+    schema = document["paths"]["/predict"]["post"]["responses"]["422"]["content"]["application/json"][
+        "schema"
+    ]
+    body = client.post("/predict", json={**FLIGHT, "origin": None}).json()
+    resolved = {"$ref": schema["$ref"], "components": document["components"]}
+    jsonschema.validate(body, resolved)
+    assert body["detail"][0]["field"] == "origin"
 
 
 JSON = st.recursive(
