@@ -4,6 +4,10 @@ Feast's ``materialize-incremental`` starts at ``now - ttl`` and writes nothing o
 ``featurelock materialize`` starts from the beginning of the data the first time, then resumes.
 The high-water mark per view is (``end``: event time materialized up to, ``known``: newest
 knowledge time seen), so a later correction to an already materialized event time is picked up.
+The mark is verified against the store itself: each write leaves a token in the online store (and
+removes it while writing), and the mark records it; a store that was flushed or lost, or that a
+killed materialize left half written (possibly ahead of its mark), holds another token or none,
+and that view is emptied and refilled from the start instead of resumed.
 For each entity the row written is the newest by the offline store's total order (event time,
 then knowledge time, then the MD5 of the values); the online store's monotonic upsert keeps an
 older row from ever replacing a newer one.
@@ -12,6 +16,7 @@ older row from ever replacing a newer one.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,6 +131,8 @@ def materialize(
     end_ts = check_knowledge_time(end) if end is not None else None
     fs = store or feature_store(project, profile)
     provider = provider_of(fs)
+    online = online_store_of(fs)
+    online = online if hasattr(online, "read_marker") else None  # ours verify their marks
     state = read_state(project, profile)
     results = []
     all_views = sorted(fs.list_feature_views(), key=lambda v: v.name)
@@ -137,6 +144,13 @@ def materialize(
             continue
         start = time.perf_counter()
         mark = state.get(fv.name)
+        if mark and online is not None and online.read_marker(fs.config, fv.name) != mark.get("token"):
+            progress(
+                f"    {fv.name}: the online store does not hold what its mark says (lost, flushed, or a "
+                "materialize was killed while writing): refilling it from the start"
+            )
+            reset_online_store(fs, [fv])
+            mark = None
         if mark and end_ts is not None and pd.Timestamp(mark["end"]) > end_ts:
             if not rewind:
                 raise ValidationError(
@@ -150,20 +164,26 @@ def materialize(
         join_keys = {e.join_key: e.value_type for e in (fs.get_entity(n) for n in fv.entities)}
         # Feast converts only the first record batch it is given: hand it exactly one.
         rows = arrow_to_protos(table.combine_chunks(), fv, join_keys) if table.num_rows else []
+        if online is not None:  # while writing, the store matches no mark: a kill here is detected
+            online.write_marker(fs.config, fv.name, None)
         if rows:
             provider.online_write_batch(fs.config, fv, rows, progress=None)
+        token = uuid.uuid4().hex  # an opaque identity of this write, kept in the store and the mark
+        if online is not None:
+            online.write_marker(fs.config, fv.name, token)
         state[fv.name] = {
             "end": view_end.isoformat(),
             "known": pd.Timestamp(known).tz_convert("UTC").isoformat()
             if known is not None
             else view_end.isoformat(),
+            "token": token,
         }
+        write_text_atomic(
+            state_path(project, profile), json.dumps({"views": state}, sort_keys=True, indent=2) + "\n"
+        )
         took = time.perf_counter() - start
         results.append(
             ViewMaterialization(fv.name, len(rows), mark["end"] if mark else None, view_end.isoformat(), took)
         )
         progress(f"    {fv.name:<16} {len(rows):>8,} rows up to {view_end.isoformat()} in {took:.1f}s")
-    write_text_atomic(
-        state_path(project, profile), json.dumps({"views": state}, sort_keys=True, indent=2) + "\n"
-    )
     return results

@@ -24,6 +24,7 @@ PRIVATE_NAMES = (
     ("feast.infra.online_stores.helpers", "_redis_key"),
     ("feast.infra.online_stores.helpers", "_mmh3"),
     ("feast.infra.online_stores.redis", "_versioned_fv_name"),
+    ("feast.infra.online_stores.redis", "_redis_key_prefix"),
     ("feast.infra.online_stores.redis", "RedisOnlineStore._get_client"),
     ("feast.infra.online_stores.redis", "RedisOnlineStore._read_features_per_fv"),
     ("feast.infra.online_stores.redis", "RedisOnlineStore._read_features_per_fv_async"),
@@ -71,3 +72,10 @@ def redis_view_name(table: Any, config: Any) -> str:
     from feast.infra.online_stores.redis import _versioned_fv_name
 
     return _versioned_fv_name(table, config)
+
+
+def redis_key_prefix(join_keys: list[str]) -> bytes:
+    """The prefix of every Redis entity key of a view with these join keys."""
+    from feast.infra.online_stores.redis import _redis_key_prefix
+
+    return _redis_key_prefix(join_keys)

@@ -27,7 +27,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import StrictStr
 
 from featurelock.core.errors import StoreUnavailableError
-from featurelock.stores.feast_private import redis_field, redis_key, redis_view_name
+from featurelock.stores.feast_private import redis_field, redis_key, redis_key_prefix, redis_view_name
 from featurelock.stores.pit import alive, check_at, from_micros, to_micros
 
 STORE_TYPE = "featurelock.stores.redis_online.FeaturelockRedisOnlineStore"
@@ -97,6 +97,39 @@ class FeaturelockRedisOnlineStore(RedisOnlineStore):
             raise self._unavailable(config, exc) from exc
         if progress:
             progress(len(data))
+
+    def delete_table(self, config: Any, table: Any) -> None:
+        """Feast's delete, plus our (event, created) fields: left behind, they made the compare-and-set
+        refuse every older row written after a rewind (the store stayed empty: parity mismatches)."""
+        try:
+            super().delete_table(config, table)
+            client = self._get_client(config.online_store)
+            view = redis_view_name(table, config)
+            pattern = redis_key_prefix(table.join_keys) + b"*" + config.project.encode("utf8")
+            with client.pipeline(transaction=False) as pipe:
+                for key in client.scan_iter(pattern):
+                    pipe.hdel(key, f"_ev:{view}", f"_cr:{view}")
+                pipe.execute()
+        except redis.exceptions.RedisError as exc:
+            raise self._unavailable(config, exc) from exc
+
+    def read_marker(self, config: Any, name: str) -> str | None:
+        """The token materialize left in this store for ``name`` (None: never written, or lost)."""
+        try:
+            value = self._get_client(config.online_store).get(_marker_key(config, name))
+        except redis.exceptions.RedisError as exc:
+            raise self._unavailable(config, exc) from exc
+        return value.decode() if value is not None else None
+
+    def write_marker(self, config: Any, name: str, token: str | None) -> None:
+        try:
+            client = self._get_client(config.online_store)
+            if token is None:
+                client.delete(_marker_key(config, name))
+            else:
+                client.set(_marker_key(config, name), token.encode())
+        except redis.exceptions.RedisError as exc:
+            raise self._unavailable(config, exc) from exc
 
     def _remember_ttls(self, config: Any, tables: Sequence[Any]) -> None:
         if not hasattr(self, "_ttls"):
@@ -187,3 +220,7 @@ class FeaturelockRedisOnlineStore(RedisOnlineStore):
                     values[feature] = value
             out.append((from_micros(int(event)), values) if values else (None, None))
         return out
+
+
+def _marker_key(config: Any, name: str) -> bytes:
+    return f"featurelock:{config.project}:materialized:{name}".encode()

@@ -43,6 +43,9 @@ class FeaturelockSqliteOnlineStoreConfig(SqliteOnlineStoreConfig):
     busy_timeout_seconds: float = 1.0
 
 
+_MARKERS = "CREATE TABLE IF NOT EXISTS featurelock_marks (name TEXT PRIMARY KEY, token TEXT NOT NULL)"
+
+
 class FeaturelockSqliteOnlineStore(SqliteOnlineStore):
     @staticmethod
     def _get_db_path(config: Any) -> str:
@@ -61,6 +64,28 @@ class FeaturelockSqliteOnlineStore(SqliteOnlineStore):
                     f"The SQLite online store at {path} cannot be opened: {exc}."
                 ) from exc
         return self._conn
+
+    def read_marker(self, config: Any, name: str) -> str | None:
+        """The token materialize left in this store for ``name`` (None: never written, or lost)."""
+        conn = self._get_conn(config)
+        try:
+            with conn:
+                conn.execute(_MARKERS)
+                row = conn.execute("SELECT token FROM featurelock_marks WHERE name = ?", (name,)).fetchone()
+        except sqlite3.Error as exc:
+            raise StoreUnavailableError(f"The SQLite online store could not be read: {exc}.") from exc
+        return str(row[0]) if row else None
+
+    def write_marker(self, config: Any, name: str, token: str | None) -> None:
+        conn = self._get_conn(config)
+        try:
+            with conn:
+                conn.execute(_MARKERS)
+                conn.execute("DELETE FROM featurelock_marks WHERE name = ?", (name,))
+                if token is not None:
+                    conn.execute("INSERT INTO featurelock_marks (name, token) VALUES (?, ?)", (name, token))
+        except sqlite3.Error as exc:
+            raise StoreUnavailableError(f"Writing to the SQLite online store failed: {exc}.") from exc
 
     def online_write_batch(
         self,

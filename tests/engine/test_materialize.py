@@ -21,3 +21,77 @@ def test_materialize_without_an_end_goes_to_the_newest_event_and_resumes(tmp_pat
     assert [m.rows for m in first] == [20]  # one newest row per customer
     assert read_state(project)["customer_daily"]["end"] == newest.isoformat()
     assert [m.rows for m in materialize(project)] == [0]  # nothing new since the high-water mark
+
+
+def _online_newest_event(project: Project) -> pd.Timestamp:
+    """The newest event time the SQLite online store holds for the view (read from the store)."""
+    import sqlite3
+
+    from featurelock.features.feast_repo import feature_store
+    from featurelock.stores.feast_private import online_store_of, sqlite_table_name
+
+    fs = feature_store(project)
+    path = online_store_of(fs)._get_db_path(fs.config)
+    table = sqlite_table_name(fs.config, fs.get_feature_view("customer_daily"))
+    with sqlite3.connect(path) as conn:
+        micros = conn.execute(f"SELECT max(event_ts) FROM {table}").fetchone()[0]
+    return pd.Timestamp(micros, unit="us", tz="UTC")
+
+
+def test_issue13_item11_a_killed_materialize_never_leaves_the_store_ahead_of_its_mark(tmp_path, monkeypatch):
+    """Before: a materialize killed after writing left the store ahead of its mark; a parity check at
+    the earlier time then resumed from the mark and read future values (900 mismatches)."""
+    import featurelock.serving.materialize as m
+
+    project = Project(init_project(tmp_path / "shop"), tmp_path / "home")
+    prepare(project)
+    times = pd.read_parquet(project.feature_tables_dir / "customer_daily.parquet")["event_timestamp"]
+    early = times.sort_values().iloc[len(times) // 2]
+    materialize(project, end=early)
+    assert _online_newest_event(project) <= early
+
+    real = m.provider_of
+
+    class Killed(Exception):
+        pass
+
+    def dying_provider(fs):
+        provider = real(fs)
+
+        class Dying:
+            def online_write_batch(self, *args, **kwargs):
+                provider.online_write_batch(*args, **kwargs)  # the rows land ...
+                raise Killed("killed after writing")  # ... and the run dies before its mark
+
+        return Dying()
+
+    monkeypatch.setattr(m, "provider_of", dying_provider)
+    with pytest.raises(Killed):
+        materialize(project)  # to the newest event
+    monkeypatch.undo()
+    assert _online_newest_event(project) > early  # the store is ahead of the mark (still `early`)
+    assert read_state(project)["customer_daily"]["end"] == early.isoformat()
+
+    said = []
+    refill = materialize(project, end=early, rewind=True, progress=said.append)
+    assert any("does not hold what its mark says" in line for line in said)
+    assert refill[0].rows > 0 and _online_newest_event(project) <= early
+
+
+def test_issue13_item11_a_lost_online_store_is_detected_and_refilled(tmp_path):
+    """Before: after the online data was lost, an incremental materialize believed it was done."""
+    import sqlite3
+
+    from featurelock.features.feast_repo import feature_store
+    from featurelock.stores.feast_private import online_store_of, sqlite_table_name
+
+    project = Project(init_project(tmp_path / "shop"), tmp_path / "home")
+    prepare(project)
+    assert [v.rows for v in materialize(project)] == [20]
+    fs = feature_store(project)
+    path = online_store_of(fs)._get_db_path(fs.config)
+    with sqlite3.connect(path) as conn:  # the data is lost (a restored old file, a wiped table)
+        conn.execute(f"DELETE FROM {sqlite_table_name(fs.config, fs.get_feature_view('customer_daily'))}")
+        conn.execute("DELETE FROM featurelock_marks")
+    assert [v.rows for v in materialize(project)] == [20]  # refilled, not "nothing new"
+    assert [v.rows for v in materialize(project)] == [0]  # and then resumed as before
