@@ -222,13 +222,19 @@ def parity(s: Session, sample: int = 1000, at: str | None = None) -> int:
     return report.mismatches
 
 
-def replay(s: Session, log: Path) -> int:
+def replay(s: Session, log: Path, receipts: list[dict[str, Any]] | None = None) -> int:
+    """Replay the log at ``log``, or only ``receipts`` (the demo replays what it served)."""
     from dataclasses import asdict
 
     from featurelock.serving.replay import replay as rescore
+    from featurelock.serving.replay import replay_receipts
 
-    with s.out.step(f"replay {log}"):
-        report = rescore(s.project, log, profile=s.profile)
+    what = f"the {len(receipts)} prediction(s) just served" if receipts is not None else str(log)
+    with s.out.step(f"replay {what}"):
+        if receipts is not None:
+            report = replay_receipts(s.project, receipts, profile=s.profile)
+        else:
+            report = rescore(s.project, log, profile=s.profile)
     if s.out.as_json:
         s.out.document({**asdict(report), "mismatches": report.mismatches})
         return report.mismatches
@@ -236,6 +242,11 @@ def replay(s: Session, log: Path) -> int:
         f"    {report.predictions:,} logged predictions: {report.feature_mismatches} feature and "
         f"{report.probability_mismatches} probability mismatches"
     )
+    if report.backdated:
+        s.out.say(
+            f"    {report.backdated:,} backdated (served after newer values were materialized): "
+            f"{report.backdated_missing} feature(s) missing for that reason, compared like with like"
+        )
     for example in report.examples:
         s.out.say(f"    e.g. {example}")
     s.out.say(f"{report.mismatches} mismatches")
@@ -273,7 +284,7 @@ def demo(s: Session, service: str | None) -> bool:
             )
         s.out.say("    receipt of the last one:")
         s.out.say("\n".join("      " + line for line in json.dumps(answers[-1][1], indent=1).splitlines()))
-    if parity(s) != 0 or replay(s, log) != 0:
+    if parity(s) != 0 or replay(s, log, [receipt for _, receipt in answers]) != 0:
         return False
     s.out.say(
         "Demo complete: data ingested, features built, lock verified, definitions applied, training set "

@@ -150,7 +150,7 @@ def create_app(project: Project, run: str | None = None, profile: str = "local")
 
         app.state.predictor = Predictor.load(project, run, profile)  # imports scikit-learn (and its OpenMP)
         threadpool_limits(1)  # then: one-row predictions, OpenMP start-up costs more than it saves
-        log = log_path(project.home)
+        log = log_path(project.home, profile)
         log.parent.mkdir(parents=True, exist_ok=True)
         app.state.log = PredictionLog(log)
         try:

@@ -1,47 +1,109 @@
-"""The prediction log: every served prediction appended, with its receipt, as one JSON line."""
+"""The prediction log: every served prediction appended, with its receipt, as one JSON line.
+
+Each profile has its own log (``<data home>/predictions/<profile>/predictions.jsonl``): receipts
+served from Redis are never replayed against SQLite. Several service processes (``serve
+--workers N``) append to one log: a batch of lines is written with one ``write`` on an
+``O_APPEND`` descriptor under an exclusive ``flock``, so lines are never interleaved or lost. The
+log rotates by size: when the next write would pass ``max_bytes``, the file is renamed to
+``predictions.<NNNNNN>.jsonl`` (the next number) under the same lock and a new one is started;
+``read_log`` reads the rotated files in number order, then the current one.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import re
 import threading
 from pathlib import Path
 from typing import Any
 
 from featurelock.core.errors import ValidationError
 
+MAX_BYTES = 64 * 1024 * 1024
+_ROTATED = re.compile(r"^predictions\.(\d{6})\.jsonl$")
 
-def log_path(home: Path) -> Path:
-    """The prediction log of a data directory."""
-    return home / "predictions" / "predictions.jsonl"
+
+def log_path(home: Path, profile: str = "local") -> Path:
+    """The prediction log of a data directory and profile."""
+    return home / "predictions" / profile / "predictions.jsonl"
+
+
+def rotated_files(path: Path) -> list[Path]:
+    """The rotated parts of the log at ``path``, oldest first (by their number, not by listing)."""
+    found = [
+        (int(m.group(1)), p) for p in path.parent.glob("predictions.*.jsonl") if (m := _ROTATED.match(p.name))
+    ]
+    return [p for _, p in sorted(found)]
 
 
 class PredictionLog:
-    """Append-only JSON-lines file; one line per prediction, flushed before the response returns."""
+    """Append-only JSON-lines file; one line per prediction, written before the response returns."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, max_bytes: int = MAX_BYTES) -> None:
         self.path = path
+        self.max_bytes = max_bytes
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._file = open(self.path, "a", encoding="utf-8")
+        self._lock_fd = os.open(self.path.parent / ".lock", os.O_RDWR | os.O_CREAT, 0o666)
+        self._fd = self._open()
+
+    def _open(self) -> int:
+        return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+
+    def _current(self) -> None:
+        """Reopen if another process rotated the file away from under our descriptor."""
+        try:
+            same = os.path.samestat(os.fstat(self._fd), os.stat(self.path))
+        except FileNotFoundError:
+            same = False
+        if not same:
+            os.close(self._fd)
+            self._fd = self._open()
+
+    def _rotate(self) -> None:
+        parts = rotated_files(self.path)
+        number = int(_ROTATED.match(parts[-1].name).group(1)) + 1 if parts else 1  # type: ignore[union-attr]
+        os.replace(self.path, self.path.with_name(f"predictions.{number:06d}.jsonl"))
+        os.close(self._fd)
+        self._fd = self._open()
 
     def append(self, receipts: list[dict[str, Any]]) -> list[str]:
         """Append the receipts; returns each one's JSON text (reused as the HTTP response body)."""
         texts = [json.dumps(r, sort_keys=True) for r in receipts]
+        data = "".join(t + "\n" for t in texts).encode("utf-8")
         with self._lock:
-            self._file.write("".join(t + "\n" for t in texts))
-            self._file.flush()
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            try:
+                self._current()
+                size = os.fstat(self._fd).st_size
+                if size and size + len(data) > self.max_bytes:
+                    self._rotate()
+                written = os.write(self._fd, data)
+                while written < len(data):  # a short write (a full disk raises instead)
+                    written += os.write(self._fd, data[written:])
+            finally:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
         return texts
 
     def close(self) -> None:
         with self._lock:
-            self._file.close()
+            os.close(self._fd)
+            os.close(self._lock_fd)
 
 
 def read_log(path: Path) -> list[dict[str, Any]]:
+    """Every receipt of the log at ``path``: its rotated parts in order, then the current file."""
     path = Path(path)
-    if not path.exists():
+    parts = [*rotated_files(path), *([path] if path.exists() else [])]
+    if not parts:
         raise ValidationError(
             f"log={str(path)!r} does not exist; the service writes "
-            "<data directory>/predictions/predictions.jsonl."
+            "<data directory>/predictions/<profile>/predictions.jsonl."
         )
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    receipts = []
+    for part in parts:
+        text = part.read_text(encoding="utf-8")
+        receipts += [json.loads(line) for line in text.splitlines() if line.strip()]
+    return receipts

@@ -53,4 +53,4 @@ def serve_examples(project: Project, profile: str = "local") -> tuple[list[tuple
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-    return answers, log_path(project.home)
+    return answers, log_path(project.home, profile)

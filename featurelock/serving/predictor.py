@@ -23,6 +23,7 @@ from featurelock.features.lockfile import check_lock
 from featurelock.features.population import PopulationSpec
 from featurelock.features.project import Project
 from featurelock.serving.fast_path import FastPredictor
+from featurelock.serving.materialize import read_state, state_path
 from featurelock.stores.feast_private import online_store_of
 from featurelock.training.artifacts import load_model
 from featurelock.training.entity_rows import (
@@ -56,6 +57,8 @@ class Predictor:
     catalog: Catalog
     feature_service: Any
     fast: FastPredictor
+    profile: str = "local"
+    _marks: tuple[int, datetime | None] | None = None  # (state file mtime, newest mark) cache
 
     @staticmethod
     def load(project: Project, run: str | None = None, profile: str = "local") -> Predictor:
@@ -88,7 +91,23 @@ class Predictor:
             catalog=catalog,
             feature_service=store.get_feature_service(service.name),
             fast=FastPredictor(pipeline, len(record["feature_columns"])),
+            profile=profile,
         )
+
+    def online_through(self) -> datetime | None:
+        """The newest event time materialized into this profile's online store for the service's
+        views (None before any materialize). Read from the marks, cached until they change."""
+        path = state_path(self.project, self.profile)
+        try:
+            stamp = path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
+        if self._marks is None or self._marks[0] != stamp:
+            views = {p.name for p in self.feature_service.feature_view_projections}
+            state = read_state(self.project, self.profile)
+            ends = [pd.Timestamp(state[v]["end"]).to_pydatetime() for v in sorted(views) if v in state]
+            self._marks = (stamp, max(ends) if ends else None)
+        return self._marks[1]
 
     def population_flags(self, request: Request) -> list[str]:
         """Reasons a request lies outside the trained population (empty: inside)."""
@@ -164,6 +183,7 @@ class Predictor:
         request = self.request_features(requests)
         x = self.matrix(values, request, len(requests))
         proba = self.fast.predict_proba(x)[:, 1]
+        through = self.online_through()
         receipts = []
         for i, r in enumerate(requests):
             features = {c: values[c][i] for c in self.feast_columns}
@@ -182,6 +202,10 @@ class Predictor:
                     "feature_service": self.service.name,
                     "fingerprints": {ref: self.fingerprints[ref] for ref in self.service.all_refs},
                     "prediction_time": r.at.isoformat(),
+                    # the online store holds values newer than this request's time: a feature whose
+                    # newest value came later is missing here, though offline has an older one
+                    "backdated": through is not None and r.at < through,
+                    "online_through": through.isoformat() if through is not None else None,
                     "features": features,
                     "event_timestamps": {
                         c: (stamps[c][i].isoformat() if stamps[c][i] is not None else None)

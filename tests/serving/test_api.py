@@ -226,7 +226,7 @@ def test_fuzzed_requests_never_get_a_5xx(client, body):
 
 def test_served_predictions_replay_offline_with_the_same_features_and_probability(client):
     client.post("/predict/batch", json={"requests": [FLIGHT, {**FLIGHT, "tailnum": None}]})
-    report = replay(nyc(), log_path(nyc().home))
+    report = replay(nyc(), log_path(nyc().home, "local"))
     assert report.predictions >= 2
     assert report.mismatches == 0, report.examples
 
@@ -239,3 +239,23 @@ def test_docs_render_from_assets_the_service_serves_itself(client):
         served = client.get(asset)
         assert served.status_code == 200 and len(served.content) > 500_000
     assert client.get("/static/swagger-ui.css").status_code == 200
+
+
+def test_issue13_item6_backdated_requests_are_flagged_and_replayed_like_with_like(client):
+    """Before: a request whose prediction time lay before the online store's newest values was served
+    with those features missing, and replay counted them as mismatches (the demo then failed)."""
+    from datetime import timedelta
+
+    from featurelock.serving.replay import replay_receipts
+
+    early = (DEFAULT_AT - timedelta(days=3)).isoformat()
+    receipts = client.post(
+        "/predict/batch", json={"requests": [{**FLIGHT, "prediction_time": early}, FLIGHT]}
+    ).json()["predictions"]
+    late, current = receipts
+    assert late["backdated"] is True and late["online_through"] == DEFAULT_AT.isoformat()
+    assert current["backdated"] is False
+    assert late["missing_features"]  # the hourly carrier statistics at t - 3 days were replaced
+    report = replay_receipts(nyc(), receipts)
+    assert report.mismatches == 0, report.examples
+    assert report.backdated == 1 and report.backdated_missing == len(late["missing_features"])
