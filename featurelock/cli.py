@@ -178,7 +178,7 @@ def ingest(
     ctx: click.Context, file: str | None, table: str | None, knowledge_time: str | None, **kw: Any
 ) -> None:
     c = context(ctx, **kw)
-    if bool(file) != bool(table and knowledge_time):
+    if (table or knowledge_time or file) and not (file and table and knowledge_time):
         raise click.UsageError("--file needs --table and --knowledge-time (and they need --file).")
     pipeline.ingest(c.session, file, table, knowledge_time)
 

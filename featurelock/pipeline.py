@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from featurelock.core.errors import ValidationError
+from featurelock.core.errors import NotFoundError, ValidationError
 from featurelock.features.project import Project
 
 
@@ -67,6 +67,10 @@ def ingest(s: Session, file: str | None, table: str | None, knowledge_time: str 
     from featurelock.training.dataset import raw_store
 
     store = raw_store(s.project)
+    if s.profile == "production":  # before anything is written locally
+        from featurelock.stores.pg import connect
+
+        connect().close()
     with s.out.step("ingest raw tables"):
         if file:
             results = [ingest_file(str(table), file, knowledge_time, store)]
@@ -89,6 +93,10 @@ def features_build(s: Session) -> None:
     from featurelock.training.dataset import raw_store
 
     project = s.project
+    if s.profile == "production":  # before anything is written locally
+        from featurelock.stores.pg import connect
+
+        connect().close()
     with s.out.step("check features.lock"):
         catalog = check_lock(project)
         s.out.say(
@@ -190,9 +198,26 @@ def reproduce(s: Session, run: str) -> bool:
     return False
 
 
+def require_built(project: Project) -> None:
+    """Refuse, before anything is written, a command that needs built and applied feature tables."""
+    from featurelock.features.generations import current_generation
+    from featurelock.training.dataset import raw_store
+
+    if not raw_store(project).knowledge_times():
+        raise NotFoundError(f"The raw store is empty; run `featurelock ingest` first (data: {project.home}).")
+    if current_generation(project.feature_tables_dir) is None or not (project.home / "registry.db").exists():
+        raise NotFoundError(
+            f"No feature tables are built and applied in {project.home}; run `featurelock apply` first."
+        )
+
+
 def materialize(s: Session, end: str | None, rewind: bool) -> None:
+    from featurelock.data.validate import check_knowledge_time
     from featurelock.serving.materialize import materialize as write
 
+    if end is not None:
+        check_knowledge_time(end)  # the argument first, then the state it needs
+    require_built(s.project)
     with s.out.step("materialize into the online store"):
         write(s.project, end=end, profile=s.profile, progress=s.out.say, rewind=rewind)
 
@@ -201,7 +226,11 @@ def parity(s: Session, sample: int = 1000, at: str | None = None) -> int:
     from dataclasses import asdict
 
     from featurelock.serving.parity import parity as compare
+    from featurelock.stores.pit import check_at
 
+    if at is not None:
+        check_at(at, "--at")
+    require_built(s.project)
     with s.out.step(f"parity on {sample:,} entity rows"):
         report = compare(s.project, sample=sample, at=at, profile=s.profile, progress=s.out.say)
     if s.out.as_json:
@@ -258,6 +287,8 @@ def demo(s: Session, service: str | None) -> bool:
     from featurelock.serving.loopback import serve_examples
 
     project = s.project
+    if service is not None:
+        project.service(service)  # an unknown service is refused before anything is written
     s.out.say(f"project {project.name} at {project.root} (data: {project.home}, profile {s.profile})")
     ingest(s, None, None, None)
     apply(s)

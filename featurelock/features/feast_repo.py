@@ -118,9 +118,9 @@ def feature_store(
     from feast import FeatureStore
 
     if profile == "production":
-        from featurelock.stores.pg import connect
+        from featurelock.stores.pg import check_applied
 
-        connect().close()  # fail fast, naming host and port, before Feast wraps the error
+        check_applied()  # fail fast in one line (host and port; or never applied) before Feast wraps it
     return FeatureStore(
         repo_path=str(project.feature_repo), config=repo_config(project, profile, offline, threads)
     )

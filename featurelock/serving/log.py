@@ -104,6 +104,19 @@ def read_log(path: Path) -> list[dict[str, Any]]:
         )
     receipts = []
     for part in parts:
-        text = part.read_text(encoding="utf-8")
-        receipts += [json.loads(line) for line in text.splitlines() if line.strip()]
+        for number, line in enumerate(part.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                receipt = json.loads(line)
+            except json.JSONDecodeError as exc:
+                receipt, reason = None, str(exc)
+            if not isinstance(receipt, dict) or "run_id" not in receipt:
+                shown = line if len(line) <= 60 else line[:57] + "..."
+                raise ValidationError(
+                    f"{part}:{number} is not a prediction log entry ({shown!r}"
+                    + (f": {reason}" if receipt is None else "")
+                    + "); pass a log the service wrote (predictions/<profile>/predictions.jsonl)."
+                )
+            receipts.append(receipt)
     return receipts

@@ -27,6 +27,7 @@ import pandas as pd
 
 from featurelock.core.atomic import write_text_atomic
 from featurelock.core.errors import ValidationError
+from featurelock.core.sql import string_literal
 from featurelock.data.validate import check_knowledge_time
 from featurelock.features.feast_repo import feature_store
 from featurelock.features.project import Project
@@ -67,10 +68,11 @@ def latest_rows(
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     # The feature table as built (Parquet) on every profile: PostgreSQL holds a copy of it.
-    path = project.feature_tables_dir / f"{fv.name}.parquet"
+    path = (project.feature_tables_dir / f"{fv.name}.parquet").resolve()  # one generation throughout
+    table_sql = f"read_parquet({string_literal(path)})"
     ts, created = _q(source.timestamp_field), _q(source.created_timestamp_column)
     if end is None:
-        end = pd.Timestamp(con.execute(f"SELECT max({ts}) FROM read_parquet('{path}')").fetchall()[0][0])
+        end = pd.Timestamp(con.execute(f"SELECT max({ts}) FROM {table_sql}").fetchall()[0][0])
         end = end.tz_convert("UTC") if end.tzinfo else end.tz_localize("UTC")
     where = [f"{ts} <= TIMESTAMPTZ '{end.isoformat()}'"]
     if mark:
@@ -78,14 +80,14 @@ def latest_rows(
     tie = tie_break_sql([_q(f) for f in feats], "CAST({} AS VARCHAR)")
     sql = (
         f"SELECT {', '.join(_q(k) for k in keys)}, {', '.join(_q(f) for f in feats)}, {ts}, {created} "
-        f"FROM read_parquet('{path}') WHERE {' AND '.join(where)} "
+        f"FROM {table_sql} WHERE {' AND '.join(where)} "
         f"QUALIFY row_number() OVER (PARTITION BY {', '.join(_q(k) for k in keys)} "
         f"ORDER BY {ts} DESC, {created} DESC, {tie} DESC) = 1 "
         f"ORDER BY {', '.join(_q(k) for k in keys)}"
     )
     table = con.sql(sql).to_arrow_table()
     known = con.execute(
-        f"SELECT max({created}) FROM read_parquet('{path}') WHERE {ts} <= TIMESTAMPTZ '{end.isoformat()}'"
+        f"SELECT max({created}) FROM {table_sql} WHERE {ts} <= TIMESTAMPTZ '{end.isoformat()}'"
     ).fetchall()[0][0]
     con.close()
     return table, end, known

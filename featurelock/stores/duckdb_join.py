@@ -18,6 +18,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from featurelock.core.sql import string_literal
 from featurelock.stores.pit import ViewRequest, tie_break_sql, ttl_micros
 
 ROW = "__fl_row"
@@ -51,7 +52,7 @@ def _load_view(con: duckdb.DuckDBPyConnection, i: int, view: ViewRequest, as_of:
         f"CREATE TEMP TABLE raw{i} AS SELECT {', '.join([*key_cols, ''])}"
         f"{_q(view.timestamp_field)}::TIMESTAMPTZ AS __ts, "
         f"{created or 'NULL::TIMESTAMPTZ'} AS __created, {', '.join(feat_cols)} "
-        f"FROM read_parquet('{view.path}') {where}"
+        f"FROM read_parquet({string_literal(view.path)}) {where}"
     )
     group = ", ".join([*keys, "__ts"])
     duplicated = con.execute(
@@ -76,7 +77,9 @@ def newest_knowledge(views: Sequence[ViewRequest]) -> pd.Timestamp | None:
     for view in views:
         if view.created_timestamp_column:
             column = f"{_q(view.created_timestamp_column)}::TIMESTAMPTZ"
-            value = con.execute(f"SELECT max({column}) FROM read_parquet('{view.path}')").fetchone()[0]
+            value = con.execute(
+                f"SELECT max({column}) FROM read_parquet({string_literal(view.path)})"
+            ).fetchone()[0]
             if value is not None:
                 newest.append(pd.Timestamp(value).tz_convert("UTC"))
     con.close()

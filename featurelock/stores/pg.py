@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from featurelock.core.errors import StoreUnavailableError, ValidationError
+from featurelock.core.errors import NotFoundError, StoreUnavailableError, ValidationError
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,22 @@ def connect(settings: PgSettings | None = None) -> Any:
             f"PostgreSQL at {s.where} (database {s.database!r}) is unreachable: {str(exc).strip()}. "
             "Start it, or point FEATURELOCK_PG_HOST/FEATURELOCK_PG_PORT at a running server."
         ) from exc
+
+
+def check_applied(settings: PgSettings | None = None) -> None:
+    """Refuse, in one line, a production profile whose schema was never created (never applied):
+    Feast's SQL registry would otherwise fail deep inside psycopg."""
+    s = settings or pg_settings()
+    with connect(s) as conn:
+        found = conn.execute(
+            "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", (s.schema,)
+        ).fetchone()
+    if found is None:
+        raise NotFoundError(
+            f"The production profile was never applied here: PostgreSQL at {s.where} (database "
+            f"{s.database!r}) has no schema {s.schema!r}. Run `featurelock apply --profile production` "
+            "first (or point FEATURELOCK_PG_SCHEMA at the schema you applied)."
+        )
 
 
 def ensure_schema(settings: PgSettings | None = None) -> None:

@@ -52,7 +52,12 @@ def check_at(at: object, what: str = "at") -> datetime:
             f"{what} is None: a point-in-time read needs the time it is made at (the prediction time); "
             "pass a timezone-aware datetime."
         )
-    ts = pd.Timestamp(at)
+    try:
+        ts = pd.Timestamp(at)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(
+            f"{what}={at!r} is not a timestamp; pass ISO 8601 with a UTC offset, e.g. 2013-12-30T18:00:00Z."
+        ) from exc
     if ts.tzinfo is None:
         raise ValidationError(f"{what}={at!r} is naive; pass a timezone-aware datetime (e.g. in UTC).")
     return ts.tz_convert("UTC").to_pydatetime()

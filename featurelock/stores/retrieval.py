@@ -299,4 +299,5 @@ def historical_retrieval(
     metadata = retrieval_metadata(checked.frame, checked.ts_col, feature_refs)
     metadata.featurelock_as_of = as_of  # type: ignore[attr-defined]
     metadata.featurelock_as_of_source = source  # type: ignore[attr-defined]
-    return FrameRetrievalJob(frame, full_feature_names, metadata, Path(str(config.repo_path)))
+    repo = getattr(config, "repo_path", None)
+    return FrameRetrievalJob(frame, full_feature_names, metadata, Path(str(repo)) if repo else None)

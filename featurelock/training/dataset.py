@@ -202,10 +202,17 @@ def read_manifest(path: Path) -> dict[str, Any]:
         path = path / "manifest.json"
     if not path.exists():
         raise ValidationError(f"manifest={str(path)!r} does not exist; pass a manifest.json or its folder.")
-    manifest = json.loads(path.read_text(encoding="utf-8"))
-    if manifest.get("format") != MANIFEST_FORMAT:
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValidationError(
-            f"{path} is not a featurelock dataset manifest (format {manifest.get('format')!r})."
+            f"{path} is not a featurelock dataset manifest (not JSON: {exc}); pass the manifest.json "
+            "written beside a training set, or its folder."
+        ) from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        raise ValidationError(
+            f"{path} is not a featurelock dataset manifest (format "
+            f"{manifest.get('format') if isinstance(manifest, dict) else None!r})."
         )
     return manifest
 

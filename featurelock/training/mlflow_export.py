@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from featurelock.core.errors import FeaturelockError
+from featurelock.core.errors import FeaturelockError, NotFoundError
 from featurelock.features.project import Project
 from featurelock.training.runs import list_runs, read_run
 
@@ -79,6 +79,11 @@ def export_runs(
             "MLflow is not installed; `pip install 'featurelock[mlflow]'` (mlflow-skinny and alembic), "
             "or use the repository's venv (`make venv`)."
         ) from exc
+    runs = runs or list_runs(project)
+    if not runs:
+        raise NotFoundError(
+            f"There are no runs to export in {project.runs_dir}; train one first (`featurelock train`)."
+        )
     uri = tracking_uri or default_uri(project)
     client = MlflowClient(uri)
     name = f"featurelock/{project.name}"
@@ -93,7 +98,7 @@ def export_runs(
     else:
         experiment_id = experiment.experiment_id
     out = []
-    for run in runs or list_runs(project):
+    for run in runs:
         path, record = read_run(project, run)
         found = client.search_runs(
             [experiment_id], filter_string=f"tags.`featurelock.run_id` = '{record['run_id']}'", max_results=1

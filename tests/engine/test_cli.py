@@ -94,6 +94,62 @@ BAD = [
         2,
         "table='vists' is not a raw table",
     ),
+    # issue 13, item 13: the table grows to every command (missing arguments, bad values and formats,
+    # files of the wrong kind, commands that need state the data directory does not have yet)
+    (["dataset", "build"], 2, "Missing option '--service'"),
+    (["train"], 2, "Missing option '--service'"),
+    (["train", "--service", "return_model_v1", "--seed", "x"], 2, "'x' is not a valid integer"),
+    (["replay"], 2, "Missing argument 'LOG'"),
+    (["reproduce"], 2, "Missing argument 'RUN'"),
+    (["lineage"], 2, "Missing argument 'REF'"),
+    (["deprecate"], 2, "Missing argument 'REF'"),
+    (["dataset", "verify"], 2, "Missing argument 'MANIFEST'"),
+    (["init"], 2, "Missing argument 'DIR'"),
+    (["serve", "--port", "0"], 2, "0 is not in the range 1<=x<=65535"),
+    (["serve", "--port", "http"], 2, "'http' is not a valid integer"),
+    (["parity", "--sample", "-5"], 2, "-5 is not in the range x>=1"),
+    (["parity", "--at", "soon"], 2, "is not a timestamp"),
+    (["parity", "--at", "2013-12-30"], 2, "is naive"),
+    (["parity"], 2, "raw store is empty; run `featurelock ingest`"),
+    (["materialize"], 2, "raw store is empty; run `featurelock ingest`"),
+    (["materialize", "--end", "2024-05-01"], 2, "is naive"),
+    (["materialize", "--end", "2024-05-01T00:00:00Z", "--rewind"], 2, "raw store is empty"),
+    (["apply"], 2, "raw store is empty; run `featurelock ingest` first"),
+    (["promote", "nope"], 2, "run='nope' is not a run directory"),
+    (["promote", "--rollback"], 2, "Nothing to roll back to: the promotion history is []"),
+    (["promote", "../../etc"], 2, "is not a run directory"),
+    (["reproduce", "../../etc"], 2, "is not a run directory"),
+    (["lineage", "visits_7d"], 2, "Unknown feature version 'visits_7d'; known versions: ['visits_7d@v1']"),
+    (["lineage", "visits_7d@v99"], 2, "Unknown feature version 'visits_7d@v99'"),
+    (["deprecate", "visits_7d"], 2, "ref='visits_7d' is not in features.lock"),
+    (["train", "--service", "return_model_v1", "--as-of", "soon"], 2, "is not a timestamp"),
+    (["train", "--service", "return_model_v1", "--params", '{"max_iter": "many"}'], 2, "max_iter"),
+    (["train", "--service", "return_model_v1"], 2, "raw store is empty; run `featurelock ingest`"),
+    (["dataset", "build", "--service", "nope"], 2, "service='nope' is not a feature service"),
+    (
+        ["dataset", "build", "--service", "return_model_v1", "--as-of", "2100-01-01T00:00:00Z"],
+        2,
+        "raw store is empty",
+    ),
+    (["demo", "--service", "nope"], 2, "service='nope' is not a feature service"),
+    (["runs", "export", "--mlflow"], 2, "There are no runs to export"),
+    (["ingest", "--table", "visits"], 2, "(and they need --file)"),
+    (
+        ["ingest", "--knowledge-time", "2024-05-01T00:00:00Z"],
+        2,
+        "(and they need --file)",
+    ),
+    (
+        ["ingest", "--file", "/nowhere.csv", "--table", "visits", "--knowledge-time", "soon"],
+        2,
+        "file='/nowhere.csv' does not exist",
+    ),
+    (
+        ["ingest", "--file", "/nowhere.csv", "--table", "nope", "--knowledge-time", "2024-05-01"],
+        2,
+        "table='nope' is not a raw table",
+    ),
+    (["reproduce", "x", "--seed", "1"], 2, "No such option '--seed'"),
 ]
 
 
@@ -223,3 +279,48 @@ def test_a_run_id_from_a_log_is_never_a_path(tiny, tmp_path, monkeypatch):
     for bad in ("../../evil", str(outside), ".hidden"):
         with pytest.raises(ValidationError, match=r"is not a run id .* never read as a path"):
             read_run(project, bad, by_id=True)
+
+
+def _tree(home):
+    return sorted((str(p.relative_to(home)), p.stat().st_size) for p in home.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["serve", "--run", "nope"], "run='nope' is not a run directory"),
+        (["reproduce", "nope"], "run='nope' is not a run directory"),
+        (["train", "--service", "return_model_v1", "--params", '{"max_iter": "many"}'], "max_iter"),
+        (["train", "--service", "return_model_v1", "--params", '{"depth": 3}'], "are not hyperparameters"),
+        (["dataset", "build", "--service", "return_model_v1", "--as-of", "2100-01-01T00:00:00Z"], "after"),
+        (["materialize", "--end", "2024-01-01T00:00:00Z"], "an online store never goes back in time"),
+        (["replay", "features.lock"], "is not a prediction log entry"),
+        (["dataset", "verify", "features.lock"], "is not a featurelock dataset manifest"),
+    ],
+    ids=lambda v: " ".join(v)[:50] if isinstance(v, list) else None,
+)
+def test_bad_input_on_a_data_directory_in_use_changes_nothing(demoed, capsys, monkeypatch, args, words):
+    """Issue 13, item 13: the same bar with state in place (a demo ran): one line, nothing written."""
+    home = demoed.parent / "home"
+    before = _tree(home)
+    monkeypatch.chdir(demoed)
+    code, out, err = run(capsys, demoed, monkeypatch, *args)
+    assert code == 2, out + err
+    assert words in out + err and "Traceback" not in out + err
+    assert _tree(home) == before
+
+
+def test_a_tampered_model_file_is_one_line_at_serve(demoed, capsys, monkeypatch):
+    from featurelock.features.project import Project
+    from featurelock.training.runs import promoted_run
+
+    project = Project(demoed, demoed.parent / "home")
+    model = project.runs_dir / str(promoted_run(project)) / "model.skops"
+    original = model.read_bytes()
+    try:
+        model.write_bytes(original[:-10] + b"0123456789")
+        code, out, err = run(capsys, demoed, monkeypatch, "reproduce", str(promoted_run(project)))
+        assert code == 2 and "Traceback" not in out + err
+        assert "model.skops" in out + err and "sha256" in (out + err).lower()
+    finally:
+        model.write_bytes(original)

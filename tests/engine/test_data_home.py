@@ -232,3 +232,12 @@ def featurelock_version() -> str:
     import featurelock
 
     return featurelock.__version__
+
+
+def test_issue13_item13_a_data_directory_whose_path_holds_a_quote(tiny, tmp_path):
+    """Before: DuckDB's SQL text broke on the apostrophe (a traceback at `dataset build`)."""
+    plain = Project(tiny, tmp_path / "plain")
+    prepare(plain)
+    quoted = Project(tiny, tmp_path / "it's home")
+    prepare(quoted)
+    assert build_training_set(quoted, SERVICE).sha256 == build_training_set(plain, SERVICE).sha256

@@ -19,7 +19,10 @@ def _write(path: str, writer: int, max_bytes: int) -> None:
     log = PredictionLog(Path(path), max_bytes=max_bytes)
     for batch in range(BATCHES):
         log.append(
-            [{"writer": writer, "n": batch * PER_BATCH + i, "pad": "x" * 200} for i in range(PER_BATCH)]
+            [
+                {"run_id": "r", "writer": writer, "n": batch * PER_BATCH + i, "pad": "x" * 200}
+                for i in range(PER_BATCH)
+            ]
         )
     log.close()
 
