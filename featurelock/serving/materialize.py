@@ -26,7 +26,7 @@ import duckdb
 import pandas as pd
 
 from featurelock.core.atomic import write_text_atomic
-from featurelock.core.errors import ValidationError
+from featurelock.core.errors import StoreUnavailableError, ValidationError
 from featurelock.core.sql import string_literal
 from featurelock.data.validate import check_knowledge_time
 from featurelock.features.feast_repo import feature_store
@@ -91,6 +91,31 @@ def latest_rows(
     ).fetchall()[0][0]
     con.close()
     return table, end, known
+
+
+ATTEMPTS = 4  # a write, then three retries after 0.5, 1 and 2 seconds
+
+
+def retrying(what: str, progress: Callable[[str], None], call: Callable[..., Any], *args: Any) -> Any:
+    """``call(*args)``, retried with exponential backoff while the store is unavailable (a Redis or
+    PostgreSQL restart, a dropped connection). Writes are idempotent (the monotonic upsert keeps the
+    newest row), so a repeated batch changes nothing; after the last attempt the error is raised."""
+    from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+    def said(state: Any) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        progress(f"    {what}: {error}; retry {state.attempt_number} of {ATTEMPTS - 1}")
+
+    for attempt in Retrying(
+        stop=stop_after_attempt(ATTEMPTS),
+        wait=wait_exponential(multiplier=0.5, max=4),
+        retry=retry_if_exception_type(StoreUnavailableError),
+        before_sleep=said,
+        reraise=True,
+    ):
+        with attempt:
+            return call(*args)
+    return None  # not reached: the last attempt returns or raises
 
 
 def reset_online_store(fs: Any, views: list[Any]) -> None:
@@ -167,12 +192,12 @@ def materialize(
         # Feast converts only the first record batch it is given: hand it exactly one.
         rows = arrow_to_protos(table.combine_chunks(), fv, join_keys) if table.num_rows else []
         if online is not None:  # while writing, the store matches no mark: a kill here is detected
-            online.write_marker(fs.config, fv.name, None)
+            retrying(fv.name, progress, online.write_marker, fs.config, fv.name, None)
         if rows:
-            provider.online_write_batch(fs.config, fv, rows, progress=None)
+            retrying(fv.name, progress, provider.online_write_batch, fs.config, fv, rows, None)
         token = uuid.uuid4().hex  # an opaque identity of this write, kept in the store and the mark
         if online is not None:
-            online.write_marker(fs.config, fv.name, token)
+            retrying(fv.name, progress, online.write_marker, fs.config, fv.name, token)
         state[fv.name] = {
             "end": view_end.isoformat(),
             "known": pd.Timestamp(known).tz_convert("UTC").isoformat()

@@ -191,3 +191,32 @@ def test_api_answers_503_while_redis_is_down_and_recovers(prod_home, monkeypatch
     finally:
         server.stop()
         (prod_home / "materialize.production.json").unlink(missing_ok=True)
+
+
+def test_issue13_item15_a_never_applied_production_profile_is_one_line(monkeypatch, tmp_path):
+    """Before: a psycopg traceback ("no schema has been selected to create in")."""
+    from featurelock.core.errors import NotFoundError
+
+    monkeypatch.setenv("FEATURELOCK_PG_SCHEMA", "featurelock_never_applied")
+    with pytest.raises(
+        NotFoundError, match=r"never applied here: PostgreSQL at .* has no schema 'featurelock_never"
+    ):
+        feast_repo.feature_store(nyc(tmp_path / "home"), "production")
+
+
+def test_issue13_item12_production_ingest_with_postgres_down_writes_nothing_locally(
+    monkeypatch, tmp_path, capsys
+):
+    """Before: the local raw tables were written, then the PostgreSQL load failed."""
+    from featurelock.cli import main
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    monkeypatch.setenv("FEATURELOCK_PG_PORT", str(closed))
+    monkeypatch.setenv("FEATURELOCK_HOME", str(tmp_path / "home"))
+    for command in (["ingest"], ["features", "build"]):
+        assert main(["--profile", "production", *command, "--project", str(REPO_ROOT)]) == 2
+        err = capsys.readouterr().err
+        assert f"PostgreSQL at 127.0.0.1:{closed}" in err and "Traceback" not in err
+        assert not (tmp_path / "home" / "raw").exists() and not (tmp_path / "home" / "features").exists()

@@ -95,3 +95,40 @@ def test_issue13_item11_a_lost_online_store_is_detected_and_refilled(tmp_path):
         conn.execute("DELETE FROM featurelock_marks")
     assert [v.rows for v in materialize(project)] == [20]  # refilled, not "nothing new"
     assert [v.rows for v in materialize(project)] == [0]  # and then resumed as before
+
+
+def test_issue13_item15_transient_store_errors_are_retried_then_named(tmp_path, monkeypatch):
+    """Writes are retried with backoff while the store is unavailable; past the last attempt the
+    store's own error is raised (and said at each retry)."""
+    import featurelock.serving.materialize as m
+    from featurelock.core.errors import StoreUnavailableError
+
+    monkeypatch.setattr("tenacity.nap.time.sleep", lambda _s: None)  # no real waiting in a test
+    project = Project(init_project(tmp_path / "shop"), tmp_path / "home")
+    prepare(project)
+    real, failures = m.provider_of, {"left": 2}
+
+    def flaky_provider(fs):
+        provider = real(fs)
+
+        class Flaky:
+            def online_write_batch(self, *args, **kwargs):
+                if failures["left"]:
+                    failures["left"] -= 1
+                    raise StoreUnavailableError("The Redis online store at r:6379 is unavailable (reset)")
+                return provider.online_write_batch(*args, **kwargs)
+
+        return Flaky()
+
+    monkeypatch.setattr(m, "provider_of", flaky_provider)
+    said = []
+    assert [v.rows for v in materialize(project, progress=said.append)] == [20]
+    assert [line.strip() for line in said[:2]] == [
+        "customer_daily: The Redis online store at r:6379 is unavailable (reset); retry 1 of 3",
+        "customer_daily: The Redis online store at r:6379 is unavailable (reset); retry 2 of 3",
+    ]
+    failures["left"] = 99
+    m.state_path(project).unlink()  # forget the mark: the next run writes every row again
+    with pytest.raises(StoreUnavailableError, match="unavailable"):
+        materialize(project)
+    assert failures["left"] == 99 - m.ATTEMPTS
