@@ -205,10 +205,8 @@ def require_built(project: Project) -> None:
 
     if not raw_store(project).knowledge_times():
         raise NotFoundError(f"The raw store is empty; run `featurelock ingest` first (data: {project.home}).")
-    if current_generation(project.feature_tables_dir) is None or not (project.home / "registry.db").exists():
-        raise NotFoundError(
-            f"No feature tables are built and applied in {project.home}; run `featurelock apply` first."
-        )
+    if current_generation(project.feature_tables_dir) is None:
+        raise NotFoundError(f"No feature tables are built in {project.home}; run `featurelock apply` first.")
 
 
 def materialize(s: Session, end: str | None, rewind: bool) -> None:

@@ -5,7 +5,9 @@ dispatch) while the arithmetic takes microseconds. ``compile_preprocessing`` rea
 imputers, indicators, scaler and one-hot categories and applies the same operations with numpy;
 ``FastPredictor`` accepts it only if it reproduces the pipeline's own transform **bit for bit**
 on a probe matrix (with missing values and unknown categories), otherwise it keeps the pipeline.
-Parity tests then compare served and research probabilities exactly.
+The model itself is evaluated by ``forest`` (a HistGradientBoostingClassifier's trees walked
+together with numpy) under the same condition. Parity tests then compare served and research
+probabilities exactly; a test checks the compiled forest on the whole holdout.
 """
 
 from __future__ import annotations
@@ -90,19 +92,29 @@ def probe_matrix(width: int, seed: int = 0) -> np.ndarray:
 
 
 class FastPredictor:
-    """``predict_proba`` for float64 rows; the compiled preprocessing when it is provably identical."""
+    """``predict_proba`` for float64 rows: the compiled preprocessing and the compiled forest
+    (``forest``), each used only when it reproduces the pipeline's own output bit for bit on a
+    probe matrix with missing values and unknown categories."""
 
     def __init__(self, pipeline: Pipeline, width: int) -> None:
+        from featurelock.serving.forest import compile_forest
+
         self.pipeline = pipeline
         self.model: Any = pipeline.named_steps["model"]
         compiled = compile_preprocessing(pipeline)
         probe = probe_matrix(width)
-        if compiled is not None and np.array_equal(
-            compiled(probe), pipeline.named_steps["prepare"].transform(probe), equal_nan=True
-        ):
+        prepared = pipeline.named_steps["prepare"].transform(probe)
+        if compiled is not None and np.array_equal(compiled(probe), prepared, equal_nan=True):
             self.transform: Callable[[np.ndarray], np.ndarray] | None = compiled
         else:
             self.transform = None
+        forest = compile_forest(self.model)
+        if forest is not None and np.array_equal(
+            forest.predict_proba(prepared), self.model.predict_proba(prepared)
+        ):
+            self.forest: Any = forest
+        else:
+            self.forest = None
 
     @property
     def compiled(self) -> bool:
@@ -111,4 +123,7 @@ class FastPredictor:
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         if self.transform is None:
             return self.pipeline.predict_proba(x)
-        return self.model.predict_proba(self.transform(x))
+        prepared = self.transform(x)
+        if self.forest is not None:
+            return self.forest.predict_proba(prepared)
+        return self.model.predict_proba(prepared)

@@ -24,12 +24,11 @@ from featurelock.features.population import PopulationSpec
 from featurelock.features.project import Project
 from featurelock.serving.fast_path import FastPredictor
 from featurelock.serving.materialize import read_state, state_path
+from featurelock.serving.request_memo import RequestFeatures
 from featurelock.stores.feast_private import online_store_of
 from featurelock.training.artifacts import load_model
 from featurelock.training.entity_rows import (
     Request,
-    request_columns,
-    requests_frame,
     service_inputs,
     service_keys,
 )
@@ -59,6 +58,7 @@ class Predictor:
     fast: FastPredictor
     profile: str = "local"
     _marks: tuple[int, datetime | None] | None = None  # (state file mtime, newest mark) cache
+    _requested: RequestFeatures | None = None  # the request features' evaluator (built on first use)
 
     @staticmethod
     def load(project: Project, run: str | None = None, profile: str = "local") -> Predictor:
@@ -162,19 +162,19 @@ class Predictor:
                             stamps[feature][index[j]] = event_ts
         return values, stamps
 
-    def request_features(self, requests: list[Request]) -> dict[str, pd.Series]:
-        frame = requests_frame(requests, (), self.inputs)
-        return request_columns(self.service, self.catalog, frame)
+    def request_features(self, requests: list[Request]) -> dict[str, list[Any]]:
+        """Column -> value per request (None: missing), by the locked functions (see request_memo)."""
+        if self._requested is None:
+            specs = [self.catalog.spec(ref) for ref in self.service.request_features]
+            self._requested = RequestFeatures(specs, self.inputs)
+        return self._requested.evaluate(requests)
 
-    def matrix(self, values: dict[str, list[Any]], request: dict[str, pd.Series], n: int) -> np.ndarray:
+    def matrix(self, values: dict[str, list[Any]], request: dict[str, list[Any]], n: int) -> np.ndarray:
         """One float64 row per request, each value placed by its name's position in the run's columns."""
         x = np.full((n, len(self.columns)), np.nan, dtype=np.float64)
         for j, column in enumerate(self.columns):
-            if column in values:
-                col = values[column]
-                x[:, j] = [np.nan if v is None else float(v) for v in col]
-            else:
-                x[:, j] = request[column].astype("float64").to_numpy(na_value=np.nan)
+            col = values[column] if column in values else request[column]
+            x[:, j] = [np.nan if v is None else float(v) for v in col]
         return x
 
     def predict(self, requests: list[Request]) -> list[dict[str, Any]]:
@@ -187,12 +187,7 @@ class Predictor:
         receipts = []
         for i, r in enumerate(requests):
             features = {c: values[c][i] for c in self.feast_columns}
-            features.update(
-                {
-                    c: (None if pd.isna(request[c].iloc[i]) else request[c].iloc[i].item())
-                    for c in self.request_columns
-                }
-            )
+            features.update({c: request[c][i] for c in self.request_columns})
             flags = self.population_flags(r)
             receipts.append(
                 {

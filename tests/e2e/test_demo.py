@@ -83,7 +83,7 @@ def test_two_ingests_in_fresh_directories_are_byte_identical(demo_home, tmp_path
     featurelock(home_b, "ingest", seed="2")
     featurelock(home_b, "features", "build", seed="3")
     a, b = tree_bytes(home_a), tree_bytes(home_b)
-    assert sorted(a) == sorted(b) and len(a) == 10
+    assert sorted(a) == sorted(b) and len(a) == 11  # 5 raw tables, 6 feature views
     assert [k for k in a if a[k] != b[k]] == []
 
 

@@ -1,0 +1,79 @@
+"""Request-time features on the serving path: the locked functions, called once per distinct input.
+
+A request feature is a pure function of request fields (its module's contract, and what its
+fingerprint locks). On the serving path each version keeps a bounded memo (LRU) from its typed
+input values to its output; a request whose inputs were seen before costs a dictionary lookup, and
+only unseen inputs go through the locked function, in one pandas call for the whole batch, exactly
+as offline (``entity_rows.request_columns`` on ``typed_input`` columns). So the value served is
+always the function's value on the same typed inputs; the memo only avoids recomputing it.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from featurelock.features.declare import RequestInput
+from featurelock.features.spec import PANDAS_DTYPE, FeatureSpec
+from featurelock.training.entity_rows import Request, typed_input
+
+MEMO_SIZE = 65_536  # distinct input tuples remembered per feature version
+
+
+def input_key(value: Any) -> tuple[str, Any]:
+    """A hashable identity of one input value, equal exactly when ``typed_input`` makes them equal:
+    an aware datetime by its UTC instant (nanoseconds), a missing value (None, NaN) as missing."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ("missing", None)
+    if isinstance(value, datetime | pd.Timestamp):
+        return ("time", pd.Timestamp(value).value if pd.Timestamp(value).tzinfo else ("naive", value))
+    return (type(value).__name__, value)
+
+
+def scalar(value: Any) -> Any:
+    """A column value as JSON and the model see it: None for missing, else a Python number or text."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+class RequestFeatures:
+    """The request features of a service, evaluated per batch with a memo per version."""
+
+    def __init__(self, specs: Sequence[FeatureSpec], inputs: Mapping[str, RequestInput]) -> None:
+        self.specs = list(specs)
+        self.inputs = dict(inputs)
+        self.memos: dict[str, OrderedDict[tuple, Any]] = {s.column: OrderedDict() for s in self.specs}
+
+    def evaluate(self, requests: Sequence[Request]) -> dict[str, list[Any]]:
+        """Column -> one value per request (None for missing), in request order."""
+        out: dict[str, list[Any]] = {}
+        for spec in self.specs:
+            memo = self.memos[spec.column]
+            keys = [tuple(input_key(r.inputs.get(name)) for name in spec.inputs) for r in requests]
+            unseen: dict[tuple, int] = {}
+            for i, key in enumerate(keys):
+                if key not in memo and key not in unseen:
+                    unseen[key] = i  # the first request holding these inputs stands for them all
+            if unseen:
+                rows = list(unseen.values())
+                args = [
+                    typed_input([requests[i].inputs.get(name) for i in rows], self.inputs[name])
+                    for name in spec.inputs
+                ]
+                values = spec.function(*args).astype(PANDAS_DTYPE[spec.dtype])
+                for key, value in zip(unseen, values.tolist(), strict=True):
+                    memo[key] = scalar(value)
+                while len(memo) > MEMO_SIZE:
+                    memo.popitem(last=False)
+            column = []
+            for key in keys:
+                memo.move_to_end(key)
+                column.append(memo[key])
+            out[spec.column] = column
+        return out
