@@ -9,6 +9,7 @@ to do next (--debug shows the traceback). Shell completion: click's, e.g. for ba
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -436,15 +437,44 @@ def materialize(ctx: click.Context, end: str | None, rewind: bool, **kw: Any) ->
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="TCP port.")
 @click.option("--run", help="Run to serve [default: the promoted one].")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help=f"Worker processes; one per core is the usual choice (this machine has {os.cpu_count()}).",
+)
 @common
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, run: str | None, **kw: Any) -> None:
+def serve(ctx: click.Context, host: str, port: int, run: str | None, workers: int, **kw: Any) -> None:
     import uvicorn
 
-    from featurelock.serving.app import create_app
+    from featurelock.serving.app import WORKER_ENV, create_app
+    from featurelock.training.runs import promoted_run
 
     c = context(ctx, **kw)
-    uvicorn.run(create_app(c.project, run, c.profile), host=host, port=port, log_level="warning")
+    app = create_app(c.project, run, c.profile)  # checks everything once, in this process
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+        return
+    # Each worker builds the same app from the environment: the same run (resolved here, so a
+    # promotion while starting cannot split them), project, data directory and profile.
+    os.environ.update(
+        {
+            WORKER_ENV["project"]: str(c.project.root),
+            WORKER_ENV["home"]: str(c.project.home),
+            WORKER_ENV["run"]: str(run or promoted_run(c.project)),
+            WORKER_ENV["profile"]: c.profile,
+        }
+    )
+    uvicorn.run(
+        "featurelock.serving.app:app_from_environment",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="warning",
+    )
 
 
 @cli.command(help="Online vs offline features, and served vs research predictions, at a time T.")

@@ -16,10 +16,13 @@ version: an edit of a locked population is refused; a change is a new version.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -59,8 +62,11 @@ class LocalDateWindow:
     def flag(self, value: object) -> str | None:
         if value is None:
             return f"{self.field} is missing"
-        local = pd.Timestamp(value).tz_convert(self.timezone).tz_localize(None)
-        lo, hi = pd.Timestamp(self.start), pd.Timestamp(self.end)
+        lo, hi, zone = _window(self.start, self.end, self.timezone)
+        if isinstance(value, datetime) and value.tzinfo is not None:  # the serving path: no pandas
+            local = value.astimezone(zone).replace(tzinfo=None)
+        else:
+            local = pd.Timestamp(value).tz_convert(self.timezone).tz_localize(None)
         if lo <= local < hi:
             return None
         return (
@@ -69,6 +75,11 @@ class LocalDateWindow:
 
     def describe(self) -> dict[str, object]:
         return {"field": self.field, "from": self.start, "to": self.end, "timezone": self.timezone}
+
+
+@functools.lru_cache(maxsize=64)
+def _window(start: str, end: str, timezone: str) -> tuple[datetime, datetime, ZoneInfo]:
+    return pd.Timestamp(start).to_pydatetime(), pd.Timestamp(end).to_pydatetime(), ZoneInfo(timezone)
 
 
 Filter = OneOf | LocalDateWindow

@@ -348,3 +348,19 @@ def authorize(
     given = credentials.credentials if credentials else ""
     if not hmac.compare_digest(given.encode(), token.encode()):
         raise _Unauthorized()
+
+
+#: How ``featurelock serve --workers N`` hands each worker process what to serve.
+WORKER_ENV = {
+    "project": "FEATURELOCK_SERVE_PROJECT",
+    "home": "FEATURELOCK_SERVE_HOME",
+    "run": "FEATURELOCK_SERVE_RUN",
+    "profile": "FEATURELOCK_SERVE_PROFILE",
+}
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one worker of ``featurelock serve --workers N`` (uvicorn's factory), from the
+    variables the parent set: every worker serves the same run of the same project and profile."""
+    env = {name: os.environ[var] for name, var in WORKER_ENV.items()}
+    return create_app(Project(env["project"], env["home"]), env["run"], env["profile"])

@@ -144,22 +144,29 @@ class Predictor:
         for at in sorted(groups):
             index = groups[at]
             for view, features, keys in self._read_plan():
+                # one read per distinct key (a batch repeats origins and carriers), then fanned out
+                wanted = [tuple(requests[i].keys.get(k) or NULL_KEY for k in keys) for i in index]
+                distinct = list(dict.fromkeys(wanted))
                 protos = [
-                    EntityKey(
-                        join_keys=keys,
-                        entity_values=[Value(string_val=requests[i].keys.get(k) or NULL_KEY) for k in keys],
-                    )
-                    for i in index
+                    EntityKey(join_keys=keys, entity_values=[Value(string_val=v) for v in key])
+                    for key in distinct
                 ]
                 result = online_store.read_at(self.store.config, view, protos, list(features), at)
-                for j, (event_ts, data) in enumerate(result):
-                    if not data:
+                found: dict[tuple, tuple[Any, list[Any]]] = {}
+                for key, (event_ts, data) in zip(distinct, result, strict=True):
+                    if data:
+                        row = [
+                            feast_value_type_to_python_type(data[f]) if f in data else None for f in features
+                        ]
+                        found[key] = (event_ts, row)
+                for j, key in zip(index, wanted, strict=True):
+                    if key not in found:
                         continue
-                    for feature in features:
-                        value = feast_value_type_to_python_type(data[feature]) if feature in data else None
-                        values[feature][index[j]] = value
+                    event_ts, row = found[key]
+                    for feature, value in zip(features, row, strict=True):
+                        values[feature][j] = value
                         if value is not None:
-                            stamps[feature][index[j]] = event_ts
+                            stamps[feature][j] = event_ts
         return values, stamps
 
     def request_features(self, requests: list[Request]) -> dict[str, list[Any]]:
@@ -184,6 +191,13 @@ class Predictor:
         x = self.matrix(values, request, len(requests))
         proba = self.fast.predict_proba(x)[:, 1]
         through = self.online_through()
+        iso: dict[Any, str | None] = {None: None}  # a batch repeats event times: format each once
+
+        def text(moment: Any) -> str | None:
+            if moment not in iso:
+                iso[moment] = moment.isoformat()
+            return iso[moment]
+
         receipts = []
         for i, r in enumerate(requests):
             features = {c: values[c][i] for c in self.feast_columns}
@@ -202,10 +216,7 @@ class Predictor:
                     "backdated": through is not None and r.at < through,
                     "online_through": through.isoformat() if through is not None else None,
                     "features": features,
-                    "event_timestamps": {
-                        c: (stamps[c][i].isoformat() if stamps[c][i] is not None else None)
-                        for c in self.feast_columns
-                    },
+                    "event_timestamps": {c: text(stamps[c][i]) for c in self.feast_columns},
                     "missing_features": [c for c, v in features.items() if v is None],
                     "in_population": not flags,
                     "population_flags": flags,

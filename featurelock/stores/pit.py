@@ -15,6 +15,7 @@ For an entity row (or request) at time ``at``, read with knowledge time ``as_of`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -82,14 +83,20 @@ def ttl_micros(ttl: timedelta | None) -> int:
     return int(ttl / timedelta(microseconds=1)) if ttl and ttl > timedelta(0) else 0
 
 
-def alive(event_micros: int, ttl: timedelta | None, at: datetime) -> bool:
-    """The rule online: ``event <= at <= event + ttl`` (ttl 0 or None: no expiry)."""
+def alive_at(ttl: timedelta | None, at: datetime) -> Callable[[int], bool]:
+    """The rule online, for one read at ``at``: event micros -> ``event <= at <= event + ttl``
+    (ttl 0 or None: no expiry). Built once per read, applied per value."""
     at_micros = to_micros(at)
     assert at_micros is not None
-    if event_micros > at_micros:
-        return False
     window = ttl_micros(ttl)
-    return not window or event_micros + window >= at_micros
+    if window:
+        return lambda event: event <= at_micros and event + window >= at_micros
+    return lambda event: event <= at_micros
+
+
+def alive(event_micros: int, ttl: timedelta | None, at: datetime) -> bool:
+    """The rule online for one value (see ``alive_at``)."""
+    return alive_at(ttl, at)(event_micros)
 
 
 def tie_break_sql(feature_columns: list[str], cast: str) -> str:

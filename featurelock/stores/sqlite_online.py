@@ -33,7 +33,7 @@ from pydantic import StrictStr
 from featurelock.core.errors import StoreUnavailableError
 from featurelock.core.home import data_home_of
 from featurelock.stores.feast_private import sqlite_table_name
-from featurelock.stores.pit import alive, check_at, from_micros, to_micros
+from featurelock.stores.pit import alive_at, check_at, from_micros, to_micros
 
 STORE_TYPE = "featurelock.stores.sqlite_online.FeaturelockSqliteOnlineStore"
 
@@ -157,6 +157,7 @@ class FeaturelockSqliteOnlineStore(SqliteOnlineStore):
             ) from exc
         grouped = {k: list(g) for k, g in itertools.groupby(rows, key=lambda r: r[0])}
         wanted = set(requested_features) if requested_features else None
+        served = alive_at(table.ttl, when)
         result: list[tuple[datetime | None, dict[str, ValueProto] | None]] = []
         for key in keys:
             values: dict[str, ValueProto] = {}
@@ -164,7 +165,7 @@ class FeaturelockSqliteOnlineStore(SqliteOnlineStore):
             for _, feature, blob, event in grouped.get(key, []):
                 if wanted is not None and feature not in wanted:
                     continue
-                if not alive(event, table.ttl, when):
+                if not served(event):
                     continue
                 value = ValueProto()
                 value.ParseFromString(blob)
