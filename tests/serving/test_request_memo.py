@@ -1,0 +1,65 @@
+"""Request features on the serving path: the locked functions' own values, memo or not."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pandas as pd
+
+from featurelock.features.catalog import discover
+from featurelock.serving.request_memo import RequestFeatures, input_key
+from featurelock.training.entity_rows import Request, request_columns, requests_frame, service_inputs
+from tests.conftest import nyc
+
+CATALOG = discover(nyc())
+SERVICE = nyc().service("delay_model_v1")
+INPUTS = service_inputs(SERVICE, CATALOG)
+EST = timezone(timedelta(hours=-5))
+
+
+def requests() -> list[Request]:
+    times = [
+        datetime(2013, 11, 3, 5, 30, tzinfo=UTC),  # 01:30 EDT, the fall-back day
+        datetime(2013, 11, 3, 6, 30, tzinfo=UTC),  # 01:30 EST, same wall clock, another instant
+        datetime(2013, 11, 3, 1, 30, tzinfo=EST),  # = 06:30 UTC: the same instant as the line above
+        datetime(2013, 3, 10, 7, 0, tzinfo=UTC),  # 03:00 EDT, the spring-forward day
+        datetime(2013, 12, 30, 22, 0, tzinfo=UTC),
+    ]
+    distances = [2475, None, 2475.0, float("nan"), 17]
+    return [
+        Request(keys={}, inputs={"sched_dep_time": t, "distance": d}, at=datetime(2013, 12, 30, tzinfo=UTC))
+        for t in times
+        for d in distances
+    ]
+
+
+def offline(batch: list[Request]) -> dict[str, list]:
+    """What training computes: the same functions over typed input columns (request_columns)."""
+    columns = request_columns(SERVICE, CATALOG, requests_frame(batch, (), INPUTS))
+    return {c: [None if pd.isna(v) else v for v in s.tolist()] for c, s in columns.items()}
+
+
+def test_served_request_features_equal_the_offline_computation_memo_or_not():
+    specs = [CATALOG.spec(r) for r in SERVICE.request_features]
+    memo = RequestFeatures(specs, INPUTS)
+    batch = requests()
+    first = memo.evaluate(batch)  # every distinct input computed once, in one call
+    assert first == offline(batch)
+    again = memo.evaluate(batch[::-1])  # all from the memo now
+    assert again == offline(batch[::-1])
+    one_by_one = [memo.evaluate([r]) for r in batch]
+    assert [{c: v[0] for c, v in row.items()} for row in one_by_one] == [
+        {c: v[i] for c, v in first.items()} for i in range(len(batch))
+    ]
+    assert first["sched_dep_hour_v1"][:2] == [1, 1] and first["sched_dep_hour_v1"][5] == 1  # both 01:30
+    assert (
+        memo.memos["sched_dep_hour_v1"] and len(memo.memos["sched_dep_hour_v1"]) == 4
+    )  # 5 times, 4 instants
+
+
+def test_input_keys_are_equal_exactly_when_the_typed_inputs_are():
+    assert input_key(datetime(2013, 11, 3, 1, 30, tzinfo=EST)) == input_key(
+        datetime(2013, 11, 3, 6, 30, tzinfo=UTC)
+    )
+    assert input_key(None) == input_key(float("nan"))
+    assert input_key(True) != input_key(1)
