@@ -144,7 +144,7 @@ class Predictor:
         for at in sorted(groups):
             index = groups[at]
             for view, features, keys in self._read_plan():
-                # one read per distinct key (a batch repeats origins and carriers), then fanned out
+                # one read per distinct key (a batch repeats keys), then fanned out to the requests
                 wanted = [tuple(requests[i].keys.get(k) or NULL_KEY for k in keys) for i in index]
                 distinct = list(dict.fromkeys(wanted))
                 protos = [

@@ -228,7 +228,7 @@ def test_json_outputs_parse_and_carry_the_text_values(demoed, capsys, monkeypatc
         r"visits_7d_v1\s+50\s+0\s+" + str(report["per_feature"]["visits_7d_v1"]["online_nulls"]), text
     )
 
-    log = str(demoed.parent / "home" / "predictions" / "predictions.jsonl")
+    log = str(demoed.parent / "home" / "predictions" / "local" / "predictions.jsonl")
     _, text, _ = run(capsys, demoed, monkeypatch, "replay", log)
     _, doc, _ = run(capsys, demoed, monkeypatch, "replay", log, "--json")
     replayed = json.loads(doc)
