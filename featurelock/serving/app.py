@@ -195,7 +195,7 @@ def create_app(project: Project, run: str | None = None, profile: str = "local")
     @app.post(
         "/predict", dependencies=[Depends(authorize)], responses={200: {"description": "receipt"}, **ERRORS}
     )
-    def predict(request: Request, body: Model) -> Response:  # type: ignore[valid-type]
+    async def predict(request: Request, body: Model) -> Response:  # type: ignore[valid-type]
         return Response(serve(request, [body])[0], media_type="application/json")
 
     @app.post(
@@ -203,7 +203,7 @@ def create_app(project: Project, run: str | None = None, profile: str = "local")
         dependencies=[Depends(authorize)],
         responses={200: {"description": "receipts"}, **ERRORS},
     )
-    def predict_batch(request: Request, batch: BatchRequest) -> Response:
+    async def predict_batch(request: Request, batch: BatchRequest) -> Response:
         body = '{"predictions": [' + ", ".join(serve(request, batch.requests)) + "]}"
         return Response(body, media_type="application/json")
 
@@ -338,7 +338,7 @@ class BodyLimit:
 _bearer = HTTPBearer(auto_error=False)
 
 
-def authorize(
+async def authorize(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> None:
     """Require ``Authorization: Bearer <FEATURELOCK_API_TOKEN>`` when a token is configured."""
