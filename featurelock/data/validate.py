@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from featurelock.core.errors import NotFoundError, SchemaError, ValidationError
+from featurelock.core.times import aware_timestamp
 from featurelock.data.schema import CREATED_TS, EVENT_TS, PANDAS_DTYPES, Source
 
 
@@ -24,22 +25,13 @@ EARLIEST, LATEST = pd.Timestamp("1678-01-01T00:00:00Z"), pd.Timestamp("2262-01-0
 
 def check_knowledge_time(knowledge_time: object) -> pd.Timestamp:
     """A batch's declared knowledge time: a timezone-aware timestamp, returned in UTC."""
-    try:
-        ts = pd.Timestamp(knowledge_time)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(
-            f"knowledge_time={knowledge_time!r} is not a timestamp; pass e.g. '2024-04-01T00:00:00Z'."
-        ) from exc
-    if ts.tzinfo is None:
-        raise ValidationError(
-            f"knowledge_time={knowledge_time!r} is naive; give it a UTC offset, e.g. '{ts.isoformat()}Z'."
-        )
+    ts = aware_timestamp(knowledge_time, "knowledge_time")
     if not EARLIEST <= ts <= LATEST:
         raise ValidationError(
             f"knowledge_time={knowledge_time!r} is outside the supported range {EARLIEST.date()} to "
             f"{LATEST.date()} (timestamps are kept in nanoseconds)."
         )
-    return ts.tz_convert("UTC")
+    return ts
 
 
 def _check_kind(table: str, column: str, kind: str, series: pd.Series) -> pd.Series:

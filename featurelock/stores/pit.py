@@ -19,9 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import pandas as pd
-
 from featurelock.core.errors import ValidationError
+from featurelock.core.times import aware_timestamp
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -53,15 +52,7 @@ def check_at(at: object, what: str = "at") -> datetime:
             f"{what} is None: a point-in-time read needs the time it is made at (the prediction time); "
             "pass a timezone-aware datetime."
         )
-    try:
-        ts = pd.Timestamp(at)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(
-            f"{what}={at!r} is not a timestamp; pass ISO 8601 with a UTC offset, e.g. 2013-12-30T18:00:00Z."
-        ) from exc
-    if ts.tzinfo is None:
-        raise ValidationError(f"{what}={at!r} is naive; pass a timezone-aware datetime (e.g. in UTC).")
-    return ts.tz_convert("UTC").to_pydatetime()
+    return aware_timestamp(at, what).to_pydatetime()
 
 
 def to_micros(ts: datetime | None) -> int | None:
