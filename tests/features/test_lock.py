@@ -86,12 +86,14 @@ def edit(repo: Path, relative: str, old: str, new: str) -> None:
 )
 def test_feast_apply_refuses_an_edited_locked_version(repo, relative, old, new, ref):
     edit(repo, relative, old, new)
-    version = 3 if ref == "carrier_dep_delay_mean_7d" else 2
+    # the next free version is suggested: carrier_dep_delay_mean_7d and origin_precip_3h have a v2
+    version = 3 if ref in ("carrier_dep_delay_mean_7d", "origin_precip_3h") else 2
     result = feast_apply(repo)
     assert result.returncode != 0
     message = result.stdout + result.stderr
     assert "LockError" in message
-    assert f"{ref}@v{version - 1} changed after it was locked" in message
+    edited = int(relative.rsplit("_v", 1)[1].removesuffix(".py"))
+    assert f"{ref}@v{edited} changed after it was locked" in message
     assert f"add `{ref}_v{version}`" in message
     assert not (repo / "feature_repo" / "data" / "registry.db").exists()
 
