@@ -47,10 +47,16 @@ def test_init_then_demo_runs_the_whole_pipeline(tmp_path):
     assert "customer=c01: P = " in out
 
 
-def test_cdnow_demo_runs_the_whole_pipeline(tmp_path):
-    out = featurelock(REPO_ROOT / "examples" / "cdnow" / "features", tmp_path / "home", "demo")
-    check_demo(out)
-    assert "purchases written     69,659 rows" in out
-    assert "rows      1,397,851" in out
-    assert "sha256    sha256:fa6e098bccc9c966e6da6cef14d388b23ee615ec51be3119cdbfb609fc1e3fa5" in out
-    assert "customer=99999: P = " in out  # not a customer: missing features, an answer all the same
+def test_cdnow_builds_its_golden_training_set_from_the_real_log(tmp_path):
+    """CDNOW's own data through the command: ingest, features and the training set, with its golden
+    hash. Its whole pipeline (training, reproduce, serving, parity, replay) is `make demo
+    PROJECT=examples/cdnow` (2 minutes; measured in its README); in `make test` the whole pipeline
+    of a project other than nycflights13 is the `init` project's demo above, which runs the same
+    engine path, so the suite stays within its time budget."""
+    cwd = REPO_ROOT / "examples" / "cdnow" / "features"
+    out = featurelock(cwd, tmp_path / "home", "ingest")
+    assert re.search(r"purchases\s+written\s+69,659 rows", out)
+    featurelock(cwd, tmp_path / "home", "apply")
+    built = featurelock(cwd, tmp_path / "home", "dataset", "build", "--service", "repurchase_v1")
+    assert "rows      1,397,851" in built
+    assert "sha256    sha256:fa6e098bccc9c966e6da6cef14d388b23ee615ec51be3119cdbfb609fc1e3fa5" in built
