@@ -28,7 +28,7 @@ from pydantic import StrictStr
 
 from featurelock.core.errors import StoreUnavailableError
 from featurelock.stores.feast_private import redis_field, redis_key, redis_key_prefix, redis_view_name
-from featurelock.stores.pit import alive, check_at, from_micros, to_micros
+from featurelock.stores.pit import alive_at, check_at, from_micros, to_micros
 
 STORE_TYPE = "featurelock.stores.redis_online.FeaturelockRedisOnlineStore"
 
@@ -177,10 +177,11 @@ class FeaturelockRedisOnlineStore(RedisOnlineStore):
     ):
         rows = super()._convert_redis_values_to_protobuf(redis_values, feature_view, requested_features)
         ttl = getattr(self, "_ttls", {}).get(feature_view)
-        at = datetime.now(UTC)  # Feast's read API has no time: its reads are as of the wall clock
+        # Feast's read API has no time: its reads are as of the wall clock
+        served = alive_at(ttl, datetime.now(UTC))
         out = []
         for stamp, values in rows:
-            if stamp is None or values is None or not alive(to_micros(stamp), ttl, at):
+            if stamp is None or values is None or not served(to_micros(stamp)):
                 out.append((None, None))
             else:
                 out.append((stamp, values))
@@ -206,10 +207,11 @@ class FeaturelockRedisOnlineStore(RedisOnlineStore):
                 replies = pipe.execute()
         except redis.exceptions.RedisError as exc:
             raise self._unavailable(config, exc) from exc
+        served = alive_at(table.ttl, when)  # the rule built once per read, as in the SQLite store
         out: list[tuple[datetime | None, dict[str, ValueProto] | None]] = []
         for reply in replies:
             event, blobs = reply[0], reply[1:]
-            if event is None or not alive(int(event), table.ttl, when):
+            if event is None or not served(int(event)):
                 out.append((None, None))
                 continue
             values = {}

@@ -129,8 +129,8 @@ def as_utc(series: pd.Series, column: str) -> pd.Series:
 
 
 def check_as_of(entity_df: pd.DataFrame) -> pd.Timestamp:
-    """The single as_of carried by ``entity_df`` (UTC), or a ValidationError."""
-    column = as_utc(entity_df[AS_OF_COLUMN], AS_OF_COLUMN)
+    """The single as_of carried by ``entity_df`` (its column already in UTC), or a ValidationError."""
+    column = entity_df[AS_OF_COLUMN]
     values = column.dropna().unique()
     if len(values) != 1 or column.isna().any():
         raise ValidationError(
