@@ -122,10 +122,16 @@ def read_run(project: Project, run: str, by_id: bool = False) -> tuple[Path, dic
         path = project.runs_dir / run
     elif not by_id and Path(run).is_dir():
         path = Path(run)
-    elif not is_id:
+    elif by_id and not is_id:
         raise ValidationError(
             f"run={run!r} is not a run id (letters, digits, '-', '_', '.'; e.g. "
             "20261129T120000000000Z-<service>-<hash>); a run id is never read as a path."
+        )
+    elif not is_id:
+        known = ", ".join(list_runs(project)[-5:]) or "none"
+        raise NotFoundError(
+            f"run={run!r} is not a run directory (no such directory) nor a run id; "
+            f"give a run id of {project.runs_dir} or a run's directory; recent runs: {known}."
         )
     else:
         path = project.runs_dir / run
