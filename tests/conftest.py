@@ -157,3 +157,15 @@ def served_home(real_home, tmp_path_factory) -> Iterator[Path]:
         yield home
     finally:
         os.environ["FEATURELOCK_HOME"] = before
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """The one Spark session of the test run (local[2], shuffle partitions 2, UI off, loopback);
+    tests that need it skip, naming the reason, only where Spark cannot start (no Java)."""
+    from featurelock.stores.spark_session import spark_missing, spark_session
+
+    missing = spark_missing()
+    if missing:
+        pytest.skip(f"Spark unavailable: {missing}")
+    return spark_session()

@@ -1,0 +1,94 @@
+"""The Spark session of the ``spark`` profile: one per process, with the settings the hash path needs.
+
+The master URL comes from ``FEATURELOCK_SPARK_MASTER`` (default ``local[2]``: this machine, two
+cores); every other setting is fixed here, because each one can change a value or an order:
+the session time zone is UTC (timestamps are instants; no local-zone math), ANSI mode is on (an
+overflow or a bad cast is an error, never a null or a wrapped number), Parquet timestamps are
+written in microseconds (DuckDB's and Feast's unit), and Arrow carries frames to and from pandas.
+``FEATURELOCK_SPARK_SHUFFLE_PARTITIONS`` (default 2) sizes shuffles; it changes speed, not results.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from typing import Any
+
+MASTER_ENV = "FEATURELOCK_SPARK_MASTER"
+PARTITIONS_ENV = "FEATURELOCK_SPARK_SHUFFLE_PARTITIONS"
+DEFAULT_MASTER = "local[2]"
+
+#: Settings that decide values or their order: the same on every cluster.
+FIXED = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.ansi.enabled": "true",
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    "spark.sql.legacy.parquet.nanosAsLong": "true",  # pandas' nanosecond Parquet: read as integers
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.sql.execution.arrow.pyspark.fallback.enabled": "false",
+    "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
+    "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
+}
+
+
+def master_url() -> str:
+    return os.environ.get(MASTER_ENV, "").strip() or DEFAULT_MASTER
+
+
+def spark_missing() -> str | None:
+    """Why Spark cannot start here (pyspark or Java missing), or None when it can."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "pyspark is not installed (it is in requirements.lock; `pip install featurelock[spark]`)"
+    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
+        return "Java is not installed (Spark needs Java 17 or newer; set JAVA_HOME or put java on PATH)"
+    return None
+
+
+def spark_session() -> Any:
+    """The process's Spark session (created on first use with ``FIXED`` and the master URL)."""
+    from featurelock.core.errors import ValidationError
+
+    missing = spark_missing()
+    if missing:
+        raise ValidationError(f"The spark profile needs Spark: {missing}.")
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        check_settings(active)
+        return active
+    master = master_url()
+    builder = SparkSession.builder.master(master).appName("featurelock")
+    settings = dict(FIXED)
+    settings["spark.sql.shuffle.partitions"] = os.environ.get(PARTITIONS_ENV, "2")
+    settings["spark.log.level"] = "ERROR"
+    if master.startswith("local"):
+        settings |= {
+            "spark.ui.enabled": "false",
+            "spark.driver.bindAddress": "127.0.0.1",
+            "spark.driver.host": "127.0.0.1",
+        }
+        if not os.environ.get("PYSPARK_PYTHON"):
+            # PySpark reads only the variable: Python workers (the tie-break) run this interpreter
+            os.environ["PYSPARK_PYTHON"] = sys.executable
+    for key in sorted(settings):
+        builder = builder.config(key, settings[key])
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def check_settings(session: Any) -> None:
+    """Refuse a session (e.g. one a notebook made first) whose value-deciding settings differ."""
+    from featurelock.core.errors import ValidationError
+
+    for key in ("spark.sql.session.timeZone", "spark.sql.ansi.enabled"):
+        value = session.conf.get(key)
+        if str(value).lower() != FIXED[key].lower():
+            raise ValidationError(
+                f"The active Spark session has {key}={value!r}; featurelock needs {FIXED[key]!r} (it "
+                "decides values). Set it on the session, or let featurelock create the session."
+            )
