@@ -22,7 +22,7 @@ import click
 from featurelock import pipeline
 from featurelock.core.errors import FeaturelockError
 
-PROFILES = ("local", "production")
+PROFILES = ("local", "production", "spark")
 
 
 # ---- output ------------------------------------------------------------------------------------

@@ -89,6 +89,7 @@ def ingest(s: Session, file: str | None, table: str | None, knowledge_time: str 
 
 def features_build(s: Session) -> None:
     from featurelock.features.build import build_feature_tables
+    from featurelock.features.feast_repo import BUILD_ENGINE
     from featurelock.features.lockfile import check_lock
     from featurelock.training.dataset import raw_store
 
@@ -103,8 +104,9 @@ def features_build(s: Session) -> None:
             f"    {len(catalog.specs)} feature versions and {len(catalog.populations)} population(s), "
             "all locked and unchanged"
         )
-    with s.out.step("build feature tables (DuckDB)"):
-        tables = build_feature_tables(catalog, raw_store(project), project.feature_tables_dir)
+    engine = BUILD_ENGINE[s.profile]
+    with s.out.step(f"build feature tables ({'Spark' if engine == 'spark' else 'DuckDB'})"):
+        tables = build_feature_tables(catalog, raw_store(project), project.feature_tables_dir, engine=engine)
         for t in tables:
             s.out.say(f"    {t.view:<16} {t.rows:>9,} rows -> {t.path}")
     if s.profile == "production":

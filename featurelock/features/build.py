@@ -25,6 +25,14 @@ from featurelock.features.declare import View
 from featurelock.features.generations import new_generation
 from featurelock.features.spec import PANDAS_DTYPE, FeatureSpec
 
+ENGINES = ("duckdb", "spark")
+
+
+def check_engine(engine: str) -> str:
+    if engine not in ENGINES:
+        raise DefinitionError(f"engine={engine!r} is not an engine; expected one of {list(ENGINES)}.")
+    return engine
+
 
 @dataclass(frozen=True)
 class ViewTable:
@@ -102,12 +110,18 @@ def compute_view(
     specs: list[FeatureSpec],
     grid: pd.DataFrame | None = None,
     threads: int | None = None,
+    engine: str = "duckdb",
 ) -> pd.DataFrame:
     """One view's feature table over ``tables`` (raw frames as known at one moment).
 
     Returns the join keys, ``event_timestamp`` (UTC) and one column per feature version, in
     grid order (keys, then time). ``grid`` overrides the view's grid (used by unit tests).
+    ``engine`` ``spark`` computes the same frame on Spark (``spark_build``).
     """
+    if check_engine(engine) == "spark":
+        from featurelock.features.spark_build import compute_view_spark
+
+        return compute_view_spark(tables, view, keys, specs, grid=grid)
     con = _connect(threads)
     _register(con, tables)
     if grid is not None:
@@ -173,13 +187,17 @@ def build_feature_tables(
     out_dir: Path,
     threads: int | None = None,
     progress: Callable[[str], None] = lambda _msg: None,
+    engine: str = "duckdb",
 ) -> list[ViewTable]:
     """Compute every view's table from the raw store and publish them as one generation.
+
+    ``engine`` (``duckdb`` or ``spark``) runs the feature SQL; the tables are the same either way.
 
     ``out_dir`` is the link readers open (``<out_dir>/<view>.parquet``); it is switched once, after
     every table is written (see ``generations``), so a failed or killed build changes nothing.
     """
     project = catalog.project
+    check_engine(engine)
     times = store.knowledge_times()
     if not times:
         raise DefinitionError("The raw store is empty; run `featurelock ingest` first.")
@@ -190,10 +208,19 @@ def build_feature_tables(
             name: latest_as_known(store.read(name, known), source.key)
             for name, source in store.sources.items()
         }
+        if engine == "spark":  # the raw frames go to Spark once per knowledge time, not once per view
+            from featurelock.features.spark_build import compute_view_spark, register_frames
+            from featurelock.stores.spark_session import spark_session
+
+            register_frames(spark_session(), tables)
         for view in catalog.views():
             join_keys = project.view_join_keys(view.name)
             keys = [*join_keys, EVENT_TS]
-            current = compute_view(tables, view, join_keys, catalog.view_features(view.name), threads=threads)
+            specs = catalog.view_features(view.name)
+            if engine == "spark":
+                current = compute_view_spark(None, view, join_keys, specs)
+            else:
+                current = compute_view(tables, view, join_keys, specs, threads=threads)
             new = _changed_rows(current, latest[view.name], keys)
             new.insert(len(keys), CREATED_TS, pd.Series([known] * len(new), dtype="datetime64[ns, UTC]"))
             emitted[view.name].append(new)

@@ -20,8 +20,11 @@ import yaml
 from featurelock.core.errors import ValidationError
 from featurelock.features.project import Project
 
-PROFILES = ("local", "production")
+PROFILES = ("local", "production", "spark")
 DUCKDB_STORE = "featurelock.stores.duckdb_offline.FeaturelockDuckDBOfflineStore"
+SPARK_STORE = "featurelock.stores.spark_offline.FeaturelockSparkOfflineStore"
+#: The engine that builds feature tables, per profile (production builds with DuckDB, then loads them).
+BUILD_ENGINE = {"local": "duckdb", "production": "duckdb", "spark": "spark"}
 
 
 def check_profile(profile: str) -> str:
@@ -73,9 +76,9 @@ def raw_config(
                 f"offline={offline!r} is not a store; expected one of {sorted(OFFLINE_STORES)}."
             )
         config["offline_store"] = dict(OFFLINE_STORES[offline])
-    if config["offline_store"]["type"] == DUCKDB_STORE:
+    if config["offline_store"]["type"] in (DUCKDB_STORE, SPARK_STORE):
         config["offline_store"]["data_home"] = str(home)
-        if threads is not None:
+        if threads is not None and config["offline_store"]["type"] == DUCKDB_STORE:
             config["offline_store"]["threads"] = int(threads)
     return config
 

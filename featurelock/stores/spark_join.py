@@ -84,7 +84,9 @@ def read_view(spark: Any, view: ViewRequest, as_of: pd.Timestamp | None) -> Any:
         if view.created_timestamp_column
         else F.lit(None).cast("timestamp")
     )
-    rows = raw.select(*keys, _micros_column(raw, view.timestamp_field).alias("__ts"), created.alias("__c"), *feats)
+    rows = raw.select(
+        *keys, _micros_column(raw, view.timestamp_field).alias("__ts"), created.alias("__c"), *feats
+    )
     if view.created_timestamp_column and as_of is not None:
         rows = rows.where(F.col("__c") <= F.timestamp_micros(F.lit(to_micros(as_of.to_pydatetime()))))
     for j in range(len(view.join_key_map)):
@@ -150,9 +152,7 @@ def _join_view(entity: Any, columns: list[str], i: int, view: ViewRequest, rows:
     if micros:
         alive = alive & (F.unix_micros(F.col("__w.vts")) + F.lit(micros) >= F.unix_micros(F.col("__ts")))
     selects = [F.col(ROW)]
-    selects += [
-        F.when(alive, F.col(f"__w.v{m}")).alias(f"o{m}") for m in range(len(view.features))
-    ]
+    selects += [F.when(alive, F.col(f"__w.v{m}")).alias(f"o{m}") for m in range(len(view.features))]
     if stamps:
         selects.append(F.when(alive, F.col("__w.vts")).alias("ots"))
     return joined.select(*selects)
@@ -209,7 +209,9 @@ def newest_knowledge_spark(views: Sequence[ViewRequest]) -> pd.Timestamp | None:
     for view in views:
         if view.created_timestamp_column:
             raw = spark.read.parquet(view.path)
-            value = raw.select(F.unix_micros(F.max(_micros_column(raw, view.created_timestamp_column)))).first()[0]
+            value = raw.select(
+                F.unix_micros(F.max(_micros_column(raw, view.created_timestamp_column)))
+            ).first()[0]
             if value is not None:
                 newest.append(pd.Timestamp(from_micros(value)))
     return max(newest) if newest else None

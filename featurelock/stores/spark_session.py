@@ -10,6 +10,7 @@ written in microseconds (DuckDB's and Feast's unit), and Arrow carries frames to
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
@@ -65,6 +66,7 @@ def spark_session() -> Any:
     settings = dict(FIXED)
     settings["spark.sql.shuffle.partitions"] = os.environ.get(PARTITIONS_ENV, "2")
     settings["spark.log.level"] = "ERROR"
+    settings["spark.ui.showConsoleProgress"] = "false"
     if master.startswith("local"):
         settings |= {
             "spark.ui.enabled": "false",
@@ -76,6 +78,8 @@ def spark_session() -> Any:
             os.environ["PYSPARK_PYTHON"] = sys.executable
     for key in sorted(settings):
         builder = builder.config(key, settings[key])
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):  # errors are raised, not logged
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
