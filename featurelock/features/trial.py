@@ -4,7 +4,9 @@
 is refused before it is locked, naming its module and DuckDB's message. The trial runs each new
 feature on a sample of the raw store (its first rows per table, in key order) or, before any
 ingest, on empty tables of the declared schemas; a population's SQL must yield its declared
-columns; a request feature is called on empty typed inputs.
+columns; a request feature is called on empty typed inputs. A project that declares Spark
+(``feature_store.spark.yaml``) has each new feature run on Spark too, and refused unless its
+values equal DuckDB's bit for bit (``engines``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from featurelock.data.schema import EVENT_TS, PANDAS_DTYPES
 from featurelock.data.store import RawStore
 from featurelock.features.build import compute_view, latest_as_known, naive_utc
 from featurelock.features.catalog import Catalog
+from featurelock.features.engines import cross_engine_difference, project_engines
 from featurelock.features.population import LABEL
 from featurelock.features.spec import PANDAS_DTYPE
 
@@ -50,6 +53,7 @@ def trial_run(catalog: Catalog, refs: list[str]) -> None:
     """Run every version in ``refs``; refuse (LockError naming the module) the first that fails."""
     project = catalog.project
     tables = sample_tables(catalog)
+    engines = project_engines(project)
     for ref in refs:
         if ref in catalog.populations:
             pop = catalog.populations[ref]
@@ -75,7 +79,20 @@ def trial_run(catalog: Catalog, refs: list[str]) -> None:
                 raise _refuse(spec.module, "the function fails on its declared inputs", exc) from exc
             continue
         view = project.views[str(spec.view)]
+        keys = project.view_join_keys(view.name)
         try:
-            compute_view(tables, view, project.view_join_keys(view.name), [spec])
+            compute_view(tables, view, keys, [spec])
         except Exception as exc:
             raise _refuse(spec.module, "its SQL does not run on the declared raw tables", exc) from exc
+        if len(engines) > 1:
+            try:
+                difference = cross_engine_difference(tables, view, keys, [spec], engines)
+            except Exception as exc:
+                raise _refuse(spec.module, f"its SQL does not run on every engine {list(engines)}", exc) from exc
+            if difference:
+                raise LockError(
+                    f"{spec.module}: computes different values on the project's engines ({difference}). "
+                    "A floating-point sum or mean depends on the order its terms are added in, which "
+                    "differs between engines: aggregate exactly (integers, or DECIMAL), then cast or "
+                    "divide once. Nothing was locked."
+                )
