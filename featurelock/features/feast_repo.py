@@ -48,7 +48,11 @@ def yaml_path(project: Project, profile: str) -> Path:
 
 
 #: Offline stores selectable for comparison: ours (the default in the yaml) and Feast's built-in.
-OFFLINE_STORES = {"featurelock": {"type": DUCKDB_STORE}, "feast-duckdb": {"type": "duckdb"}}
+OFFLINE_STORES = {
+    "featurelock": {"type": DUCKDB_STORE},
+    "feast-duckdb": {"type": "duckdb"},
+    "featurelock-spark": {"type": SPARK_STORE},
+}
 
 
 def raw_config(

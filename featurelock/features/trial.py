@@ -88,7 +88,9 @@ def trial_run(catalog: Catalog, refs: list[str]) -> None:
             try:
                 difference = cross_engine_difference(tables, view, keys, [spec], engines)
             except Exception as exc:
-                raise _refuse(spec.module, f"its SQL does not run on every engine {list(engines)}", exc) from exc
+                raise _refuse(
+                    spec.module, f"its SQL does not run on every engine {list(engines)}", exc
+                ) from exc
             if difference:
                 raise LockError(
                     f"{spec.module}: computes different values on the project's engines ({difference}). "

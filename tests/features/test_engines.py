@@ -54,7 +54,11 @@ def amount_sum_30d_v{v}() -> str:
     """
 '''
 INEXACT = {"how": "summed in floating point", "term": "amount", "value": "total"}
-EXACT = {"how": "summed exactly in cents", "term": "round(amount * 100)::BIGINT", "value": "total::DOUBLE / 100"}
+EXACT = {
+    "how": "summed exactly in cents",
+    "term": "round(amount * 100)::BIGINT",
+    "value": "total::DOUBLE / 100",
+}
 
 
 def visits_of_wide_magnitudes(path: Path, rows: int = 400) -> None:
@@ -91,7 +95,10 @@ def test_project_engines_follow_the_spark_profile_file(tmp_path):
 
 
 def test_range_frames_become_one_interval_type_for_spark():
-    sql = "SELECT sum(x) OVER (ORDER BY t RANGE BETWEEN INTERVAL 24 HOUR PRECEDING AND INTERVAL 1 MICROSECOND PRECEDING) FROM a"
+    sql = (
+        "SELECT sum(x) OVER (ORDER BY t RANGE BETWEEN INTERVAL 24 HOUR PRECEDING "
+        "AND INTERVAL 1 MICROSECOND PRECEDING) FROM a"
+    )
     out = to_spark_sql(sql)
     assert "INTERVAL '1 00:00:00.000000' DAY TO SECOND PRECEDING" in out
     assert "INTERVAL '0 00:00:00.000001' DAY TO SECOND PRECEDING" in out
@@ -135,7 +142,9 @@ def test_a_float_sum_is_caught_by_the_cross_engine_check_and_refused_at_lock(spa
     difference = cross_engine_difference(
         sample_tables(catalog), view, ("customer",), [catalog.spec("amount_sum_30d@v1")]
     )
-    assert difference is not None and difference.startswith("DuckDB vs spark: amount_sum_30d_v1 at (customer=c01")
+    assert difference is not None and difference.startswith(
+        "DuckDB vs spark: amount_sum_30d_v1 at (customer=c01"
+    )
     with pytest.raises(
         LockError,
         match=r"amount_sum_30d_v1.py: computes different values on the project's engines \(DuckDB vs spark: "
