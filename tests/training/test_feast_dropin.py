@@ -30,11 +30,12 @@ from feast.types import Float32, Float64, Int32, Int64
 
 from featurelock.core.errors import ValidationError
 from featurelock.stores.duckdb_offline import STORE_TYPE
+from featurelock.stores.spark_offline import STORE_TYPE as SPARK_STORE
 
 T0 = pd.Timestamp("2024-01-01T00:00:00Z")
 TTL = {"driver": timedelta(hours=2), "customer": timedelta(hours=6), "location": timedelta(hours=3)}
 TTL |= {"global": timedelta(hours=5), "mapped": timedelta(hours=4)}
-STORES = {"featurelock": STORE_TYPE, "feast-duckdb": "duckdb"}
+STORES = {"featurelock": STORE_TYPE, "feast-duckdb": "duckdb", "featurelock-spark": SPARK_STORE}
 FEATURES = [
     "driver_stats:conv_rate",
     "driver_stats:avg_daily_trips",
@@ -247,8 +248,17 @@ class Repo:
         )
 
 
-@pytest.fixture(params=sorted(STORES), ids=lambda s: f"store:{s}")
+@pytest.fixture(
+    params=[
+        "feast-duckdb",
+        "featurelock",
+        pytest.param("featurelock-spark", marks=[pytest.mark.slow, pytest.mark.spark]),
+    ],
+    ids=lambda s: f"store:{s}",
+)
 def store_type(request) -> str:
+    if request.param == "featurelock-spark":
+        request.getfixturevalue("spark")  # the run's one session; skips, with the reason, without Java
     return STORES[request.param]
 
 
