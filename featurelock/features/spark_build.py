@@ -23,6 +23,7 @@ from featurelock.core.errors import DefinitionError
 from featurelock.data.schema import EVENT_TS
 from featurelock.features.declare import View
 from featurelock.features.spec import PANDAS_DTYPE, FeatureSpec
+from featurelock.stores.spark_session import spark_type
 
 _MICROS = {"MICROSECOND": 1, "MILLISECOND": 1_000, "SECOND": 1_000_000, "MINUTE": 60_000_000}
 _MICROS |= {"HOUR": 3_600_000_000, "DAY": 86_400_000_000, "WEEK": 7 * 86_400_000_000}
@@ -67,20 +68,6 @@ def to_spark_sql(sql: str) -> str:
     return tree.sql(dialect="spark", unsupported_level=ErrorLevel.RAISE)
 
 
-def _spark_type(dtype: Any) -> Any:
-    from pyspark.sql import types as T
-
-    if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype):
-        return T.TimestampType()
-    if pd.api.types.is_bool_dtype(dtype):
-        return T.BooleanType()
-    if pd.api.types.is_integer_dtype(dtype):
-        return T.LongType()
-    if pd.api.types.is_float_dtype(dtype):
-        return T.DoubleType()
-    return T.StringType()
-
-
 def register_frames(spark: Any, tables: Mapping[str, pd.DataFrame]) -> None:
     """Each raw frame as a Spark temp view of its name, typed from its pandas dtypes (so an empty
     frame keeps its schema); timestamps are instants in UTC."""
@@ -89,7 +76,7 @@ def register_frames(spark: Any, tables: Mapping[str, pd.DataFrame]) -> None:
     for name in sorted(tables):
         frame = tables[name].reset_index(drop=True)
         schema = T.StructType(
-            [T.StructField(str(c), _spark_type(frame[c].dtype), True) for c in frame.columns]
+            [T.StructField(str(c), spark_type(frame[c].dtype), True) for c in frame.columns]
         )
         data = frame.copy()
         for column in data.columns:

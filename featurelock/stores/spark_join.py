@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from featurelock.core.errors import ValidationError
 from featurelock.stores.pit import ViewRequest, from_micros, to_micros, ttl_micros
-from featurelock.stores.spark_session import spark_session
+from featurelock.stores.spark_session import spark_session, spark_type
 
 ROW = "__fl_row"
 
@@ -104,11 +104,14 @@ def _entity_rows(spark: Any, entity_df: pd.DataFrame, ts_col: str, columns: list
     upload = pd.DataFrame({ROW: np.arange(len(entity_df), dtype=np.int64)})
     upload["__ts"] = entity_df[ts_col].dt.tz_convert("UTC").dt.as_unit("us")
     for i, column in enumerate(columns):
-        upload[f"e{i}"] = entity_df[column].to_numpy()
-    return spark.createDataFrame(upload)
+        upload[f"e{i}"] = entity_df[column].reset_index(drop=True)  # its dtype kept (Int64 stays integer)
+    from pyspark.sql import types as T
+
+    schema = T.StructType([T.StructField(c, spark_type(upload[c].dtype), True) for c in upload.columns])
+    return spark.createDataFrame(upload, schema=schema)
 
 
-def _join_view(entity: Any, columns: list[str], i: int, view: ViewRequest, rows: Any, stamps: bool) -> Any:
+def _join_view(entity: Any, columns: list[str], view: ViewRequest, rows: Any, stamps: bool) -> Any:
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -187,10 +190,10 @@ def point_in_time_join_spark(
     entity = _entity_rows(spark, frame, event_timestamp_col, columns).cache()
     out = frame.copy(deep=False)
     try:
-        for i, view in enumerate(views):
+        for view in views:
             rows = read_view(spark, view, as_of)
             result = _in_input_order(
-                _join_view(entity, columns, i, view, rows, value_timestamps).toArrow(), n, view.name
+                _join_view(entity, columns, view, rows, value_timestamps).toArrow(), n, view.name
             )
             names = list(view.output_names) + (["__ts__" + view.name] if value_timestamps else [])
             for name, values in zip(names, result.columns, strict=True):

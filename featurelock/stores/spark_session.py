@@ -39,6 +39,22 @@ def master_url() -> str:
     return os.environ.get(MASTER_ENV, "").strip() or DEFAULT_MASTER
 
 
+def spark_type(dtype: Any) -> Any:
+    """The Spark type of a pandas column (an explicit schema, so empty and all-null columns keep one)."""
+    import pandas as pd
+    from pyspark.sql import types as T
+
+    if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype):
+        return T.TimestampType()
+    if pd.api.types.is_bool_dtype(dtype):
+        return T.BooleanType()
+    if pd.api.types.is_integer_dtype(dtype):
+        return T.LongType()
+    if pd.api.types.is_float_dtype(dtype):
+        return T.DoubleType()
+    return T.StringType()
+
+
 def spark_missing() -> str | None:
     """Why Spark cannot start here (pyspark or Java missing), or None when it can."""
     try:

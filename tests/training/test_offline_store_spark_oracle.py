@@ -138,3 +138,17 @@ def test_tie_break_text_is_duckdbs(value):
 
     rendered = duckdb.sql(f"SELECT CAST(CAST('{value!r}' AS DOUBLE) AS VARCHAR)").fetchall()[0][0]
     assert duckdb_text(value) == ("NULL" if np.isnan(value) else rendered)
+
+
+@pytest.mark.parametrize("rows", [0, 2], ids=["empty", "all-null-keys"])
+def test_an_empty_frame_and_all_null_keys_answer_like_duckdb(spark, views, rows):  # noqa: F811
+    # an empty frame carries no as_of (it would hold no value): everything known is read
+    frame = entity_df(None).iloc[:0] if rows == 0 else entity_df(K1).iloc[5:6]
+    if rows:
+        frame = pd.concat([frame, frame], ignore_index=True)
+        frame[["origin", "carrier"]] = None  # every key of every view null in some column
+        frame["dest"] = None
+    out = run(FeaturelockSparkOfflineStore, views, frame).to_df()
+    duck = run(FeaturelockDuckDBOfflineStore, views, frame).to_df()
+    assert len(out) == rows
+    pd.testing.assert_frame_equal(out, duck, check_exact=True)
