@@ -54,6 +54,18 @@ def trial_run(catalog: Catalog, refs: list[str]) -> None:
     project = catalog.project
     tables = sample_tables(catalog)
     engines = project_engines(project)
+    if "spark" in engines and any(
+        catalog.spec(r).view is not None for r in refs if r not in catalog.populations
+    ):
+        from featurelock.stores.spark_session import spark_missing
+
+        missing = spark_missing()
+        if missing:
+            raise LockError(
+                f"This project declares Spark ({project.feature_repo / 'feature_store.spark.yaml'}), so new "
+                f"features must run on it before they are locked, but Spark cannot run here: {missing}. "
+                "Install it, or remove that file if the project does not use the spark profile."
+            )
     for ref in refs:
         if ref in catalog.populations:
             pop = catalog.populations[ref]

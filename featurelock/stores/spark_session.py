@@ -15,8 +15,10 @@ import logging
 import os
 import shutil
 import sys
+from pathlib import Path
 from typing import Any
 
+LOG_CONFIG = Path(__file__).resolve().with_name("spark_log4j2.properties")
 MASTER_ENV = "FEATURELOCK_SPARK_MASTER"
 PARTITIONS_ENV = "FEATURELOCK_SPARK_SHUFFLE_PARTITIONS"
 DRIVER_MEMORY_ENV = "FEATURELOCK_SPARK_DRIVER_MEMORY"
@@ -30,7 +32,7 @@ FIXED = {
     "spark.sql.legacy.parquet.nanosAsLong": "true",  # pandas' nanosecond Parquet: read as integers
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.sql.execution.arrow.pyspark.fallback.enabled": "false",
-    "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
+    "spark.driver.extraJavaOptions": f"-Duser.timezone=UTC -Dlog4j2.configurationFile=file:{LOG_CONFIG}",
     "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
 }
 
@@ -93,6 +95,9 @@ def spark_session() -> Any:
             "spark.driver.bindAddress": "127.0.0.1",
             "spark.driver.host": "127.0.0.1",
         }
+        os.environ.setdefault(
+            "SPARK_LOCAL_IP", "127.0.0.1"
+        )  # the JVM binds loopback (read only from the env)
         if not os.environ.get("PYSPARK_PYTHON"):
             # PySpark reads only the variable: Python workers (the tie-break) run this interpreter
             os.environ["PYSPARK_PYTHON"] = sys.executable

@@ -179,3 +179,19 @@ def test_sql_spark_cannot_run_is_refused_at_lock_naming_the_module(spark, spark_
             [catalog.spec("amount_sum_30d@v1")],
             engine="spark",
         )
+
+
+def test_a_project_declaring_spark_cannot_lock_where_spark_cannot_run(tmp_path, monkeypatch):
+    root = init_project(tmp_path / "r")
+    spark_yaml = (REPO_ROOT / "feature_repo" / "feature_store.spark.yaml").read_text()
+    (root / "feature_repo" / "feature_store.spark.yaml").write_text(spark_yaml.replace("nycflights13", "r"))
+    (root / "features" / "customer" / "amount_sum_30d_v2.py").write_text(FLOAT_SUM.format(v=2, **EXACT))
+    monkeypatch.setattr(
+        "featurelock.stores.spark_session.spark_missing", lambda: "Java is not installed (test)"
+    )
+    before = (root / "features.lock").read_text()
+    with pytest.raises(
+        LockError, match=r"This project declares Spark \(.*feature_store.spark.yaml\).*Java is not installed"
+    ):
+        add_new_versions(Project(root))
+    assert (root / "features.lock").read_text() == before

@@ -25,6 +25,9 @@ IGNORE = shutil.ignore_patterns(
 def repo(tmp_path) -> Path:
     copy = tmp_path / "repo"
     shutil.copytree(REPO_ROOT, copy, ignore=IGNORE)
+    # the copy declares DuckDB only: these tests are about the lock; the trial on Spark that a
+    # project declaring Spark gets is tested in tests/features/test_engines.py (marked spark)
+    (copy / "feature_repo" / "feature_store.spark.yaml").unlink()
     return copy
 
 
