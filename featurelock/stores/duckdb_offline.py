@@ -9,6 +9,7 @@ finds ``FeaturelockDuckDBOfflineStoreConfig`` in this module by name. Everything
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -30,10 +31,25 @@ class FeaturelockDuckDBOfflineStoreConfig(DuckDBOfflineStoreConfig):
 
 
 class FeaturelockDuckDBOfflineStore(DuckDBOfflineStore):
+    """Historical retrieval through ``retrieval.historical_retrieval`` with this store's engine
+    (``_join`` and ``_newest_knowledge``; the Spark store overrides both)."""
+
     supports_filter_by_created_timestamp = False  # Feast raises NotImplementedError before calling us
 
     @staticmethod
-    def get_historical_features(
+    def _join(config: Any) -> Callable[..., pd.DataFrame]:
+        threads = getattr(config.offline_store, "threads", None)
+        return lambda df, views, ts_col, as_of: point_in_time_join(
+            df, views, ts_col, as_of=as_of, threads=threads
+        )
+
+    @staticmethod
+    def _newest_knowledge(views: list[Any]) -> pd.Timestamp | None:
+        return newest_knowledge(views)
+
+    @classmethod
+    def get_historical_features(  # type: ignore[override]
+        cls,
         config: Any,
         feature_views: list[Any],
         feature_refs: list[str],
@@ -44,7 +60,6 @@ class FeaturelockDuckDBOfflineStore(DuckDBOfflineStore):
         filter_by_created_timestamp: bool = False,
         **kwargs: Any,
     ) -> RetrievalJob:
-        threads = getattr(config.offline_store, "threads", None)
         return historical_retrieval(
             config,
             feature_views,
@@ -52,8 +67,6 @@ class FeaturelockDuckDBOfflineStore(DuckDBOfflineStore):
             entity_df,
             full_feature_names,
             filter_by_created_timestamp,
-            join=lambda df, views, ts_col, as_of: point_in_time_join(
-                df, views, ts_col, as_of=as_of, threads=threads
-            ),
-            newest_knowledge=newest_knowledge,
+            join=cls._join(config),
+            newest_knowledge=cls._newest_knowledge,
         )

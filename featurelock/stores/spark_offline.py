@@ -11,48 +11,35 @@ from Feast's DuckDB store over the same Parquet tables. The entity frame carries
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
-from feast.infra.offline_stores.duckdb import DuckDBOfflineStore, DuckDBOfflineStoreConfig
-from feast.infra.offline_stores.offline_store import RetrievalJob
 from pydantic import StrictStr
 
-from featurelock.stores.retrieval import historical_retrieval
+from featurelock.stores.duckdb_offline import (
+    FeaturelockDuckDBOfflineStore,
+    FeaturelockDuckDBOfflineStoreConfig,
+)
 
 STORE_TYPE = "featurelock.stores.spark_offline.FeaturelockSparkOfflineStore"
 
 
-class FeaturelockSparkOfflineStoreConfig(DuckDBOfflineStoreConfig):
-    type: StrictStr = STORE_TYPE
-    data_home: StrictStr | None = None  # where relative source paths lie (set by featurelock)
-    require_as_of: bool = False  # True: refuse a retrieval whose entity_df has no featurelock_as_of
+class FeaturelockSparkOfflineStoreConfig(FeaturelockDuckDBOfflineStoreConfig):
+    type: StrictStr = STORE_TYPE  # data_home and require_as_of as the DuckDB store's; threads unused
 
 
-class FeaturelockSparkOfflineStore(DuckDBOfflineStore):
-    supports_filter_by_created_timestamp = False  # Feast raises NotImplementedError before calling us
+class FeaturelockSparkOfflineStore(FeaturelockDuckDBOfflineStore):
+    """The DuckDB store's boundary and inherited methods, with Spark as the join engine."""
 
     @staticmethod
-    def get_historical_features(
-        config: Any,
-        feature_views: list[Any],
-        feature_refs: list[str],
-        entity_df: pd.DataFrame | str,
-        registry: Any,
-        project: str,
-        full_feature_names: bool = False,
-        filter_by_created_timestamp: bool = False,
-        **kwargs: Any,
-    ) -> RetrievalJob:
-        from featurelock.stores.spark_join import newest_knowledge_spark, point_in_time_join_spark
+    def _join(config: Any) -> Callable[..., pd.DataFrame]:
+        from featurelock.stores.spark_join import point_in_time_join_spark
 
-        return historical_retrieval(
-            config,
-            feature_views,
-            feature_refs,
-            entity_df,
-            full_feature_names,
-            filter_by_created_timestamp,
-            join=lambda df, views, ts_col, as_of: point_in_time_join_spark(df, views, ts_col, as_of=as_of),
-            newest_knowledge=newest_knowledge_spark,
-        )
+        return lambda df, views, ts_col, as_of: point_in_time_join_spark(df, views, ts_col, as_of=as_of)
+
+    @staticmethod
+    def _newest_knowledge(views: list[Any]) -> pd.Timestamp | None:
+        from featurelock.stores.spark_join import newest_knowledge_spark
+
+        return newest_knowledge_spark(views)
