@@ -125,6 +125,23 @@ def brute_force(rows, key_count, entity_keys, entity_ts, ttl, as_of) -> tuple | 
     return max(candidates)[1] if candidates else None
 
 
+def oracle_cells(as_of: pd.Timestamp) -> list[tuple]:
+    """(x, y, z) of every entity row, by brute force."""
+    expected = []
+    for origin, dest, carrier, when in ENTITY_ROWS:
+        route = brute_force(ROUTE_ROWS, 2, (origin, dest), ts(when), ROUTE_TTL, as_of) or (None, None)
+        carr = brute_force(CARRIER_ROWS, 1, (carrier,), ts(when), CARRIER_TTL, as_of) or (None,)
+        expected.append((*route, *carr))
+    return expected
+
+
+def cells(out: pd.DataFrame) -> list[tuple]:
+    """A store's (x, y, z) per row, nulls as None."""
+    return [
+        tuple(None if pd.isna(v) else v for v in row) for row in out[["x", "y", "z"]].itertuples(index=False)
+    ]
+
+
 def run_job(views, frame, require_as_of: bool = False):
     offline = SimpleNamespace(threads=2, require_as_of=require_as_of)
     config = SimpleNamespace(repo_path="/nonexistent", offline_store=offline)
@@ -140,15 +157,7 @@ def run_store(views, frame, require_as_of: bool = False) -> pd.DataFrame:
 def test_store_equals_brute_force_cell_for_cell(views, as_of):
     out = run_store(views, entity_df(as_of))
     assert len(out) == len(ENTITY_ROWS)
-    expected = []
-    for origin, dest, carrier, when in ENTITY_ROWS:
-        route = brute_force(ROUTE_ROWS, 2, (origin, dest), ts(when), ROUTE_TTL, as_of) or (None, None)
-        carr = brute_force(CARRIER_ROWS, 1, (carrier,), ts(when), CARRIER_TTL, as_of) or (None,)
-        expected.append((*route, *carr))
-    got = [
-        tuple(None if pd.isna(v) else v for v in row) for row in out[["x", "y", "z"]].itertuples(index=False)
-    ]
-    assert got == expected
+    assert cells(out) == oracle_cells(as_of)
 
 
 def test_hand_computed_expectations(views):

@@ -19,15 +19,13 @@ from featurelock.stores.spark_join import duckdb_text
 from featurelock.stores.spark_offline import FeaturelockSparkOfflineStore
 from tests.conftest import ts
 from tests.training.test_offline_store_oracle import (
-    CARRIER_ROWS,
-    CARRIER_TTL,
     ENTITY_ROWS,
     K1,
     K2,
-    ROUTE_ROWS,
-    ROUTE_TTL,
     brute_force,
+    cells,
     entity_df,
+    oracle_cells,
     views,  # noqa: F401  (the fixture)
 )
 
@@ -45,15 +43,7 @@ def run(store, feature_views, frame, refs=REFS, require_as_of=False):
 def test_spark_store_equals_brute_force_cell_for_cell(spark, views, as_of):  # noqa: F811
     out = run(FeaturelockSparkOfflineStore, views, entity_df(as_of)).to_df()
     assert len(out) == len(ENTITY_ROWS)
-    expected = []
-    for origin, dest, carrier, when in ENTITY_ROWS:
-        route = brute_force(ROUTE_ROWS, 2, (origin, dest), ts(when), ROUTE_TTL, as_of) or (None, None)
-        carr = brute_force(CARRIER_ROWS, 1, (carrier,), ts(when), CARRIER_TTL, as_of) or (None,)
-        expected.append((*route, *carr))
-    got = [
-        tuple(None if pd.isna(v) else v for v in row) for row in out[["x", "y", "z"]].itertuples(index=False)
-    ]
-    assert got == expected
+    assert cells(out) == oracle_cells(as_of)
     duck = run(FeaturelockDuckDBOfflineStore, views, entity_df(as_of)).to_df()
     pd.testing.assert_frame_equal(out, duck, check_exact=True)
 
