@@ -37,6 +37,15 @@ FIXED = {
 }
 
 
+#: Runtime settings of how data is read and moved (set on any session featurelock is handed).
+READ_SETTINGS = (
+    "spark.sql.parquet.outputTimestampType",
+    "spark.sql.legacy.parquet.nanosAsLong",
+    "spark.sql.execution.arrow.pyspark.enabled",
+    "spark.sql.execution.arrow.pyspark.fallback.enabled",
+)
+
+
 def master_url() -> str:
     return os.environ.get(MASTER_ENV, "").strip() or DEFAULT_MASTER
 
@@ -80,6 +89,8 @@ def spark_session() -> Any:
     active = SparkSession.getActiveSession()
     if active is not None:
         check_settings(active)
+        for key in READ_SETTINGS:  # how Parquet and Arrow are read: set on a session made elsewhere
+            active.conf.set(key, FIXED[key])
         return active
     master = master_url()
     builder = SparkSession.builder.master(master).appName("featurelock")
