@@ -326,7 +326,7 @@ def demo(s: Session, service: str | None) -> bool:
     s.out.say(f"  run           {result.path}")
     s.out.say(f"  report        {result.path / 'report.html'}")
     s.out.say(f"  prediction log {log}")
-    flag = f" --project {project.root}"
+    flag = f" --project {project.root}" + ("" if s.profile == "local" else f" --profile {s.profile}")
     s.out.say("next:")
     s.out.say(f"  featurelock serve{flag}                   # the API, docs at http://127.0.0.1:8000/docs")
     s.out.say(f"  featurelock runs{flag}                    # runs, * = promoted")
