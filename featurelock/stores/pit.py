@@ -47,6 +47,8 @@ class ViewRequest:
 
 def check_at(at: object, what: str = "at") -> datetime:
     """A read's time: timezone-aware, returned in UTC. There is no default."""
+    if type(at) is datetime and at.tzinfo is UTC:  # already checked (the serving path passes these)
+        return at
     if at is None:
         raise ValidationError(
             f"{what} is None: a point-in-time read needs the time it is made at (the prediction time); "

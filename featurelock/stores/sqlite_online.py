@@ -32,7 +32,7 @@ from pydantic import StrictStr
 
 from featurelock.core.errors import StoreUnavailableError
 from featurelock.core.home import data_home_of
-from featurelock.stores.feast_private import sqlite_table_name
+from featurelock.stores.feast_private import entity_key_bytes, sqlite_table_name
 from featurelock.stores.pit import alive_at, check_at, from_micros, to_micros
 
 STORE_TYPE = "featurelock.stores.sqlite_online.FeaturelockSqliteOnlineStore"
@@ -144,7 +144,7 @@ class FeaturelockSqliteOnlineStore(SqliteOnlineStore):
         conn = self._get_conn(config)
         name = sqlite_table_name(config, table)
         version = config.entity_key_serialization_version
-        keys = [serialize_entity_key(k, entity_key_serialization_version=version) for k in entity_keys]
+        keys = [entity_key_bytes(k, entity_key_serialization_version=version) for k in entity_keys]
         try:
             rows = conn.execute(
                 f"SELECT entity_key, feature_name, value, CAST(event_ts AS INTEGER) FROM {name} "
