@@ -129,7 +129,8 @@ class Predictor:
         """Online features for each request at its prediction time: values and event timestamps.
 
         Reads go straight to the configured online store (ours: monotonic writes, the point-in-time
-        rule at the time passed), one batched read per view and prediction time.
+        rule at the time passed): every view of the service in one read per prediction time (on
+        Redis, one pipeline: one round trip).
         """
         from feast.protos.feast.types.EntityKey_pb2 import EntityKey
         from feast.protos.feast.types.Value_pb2 import Value
@@ -143,23 +144,34 @@ class Predictor:
             groups.setdefault(r.at, []).append(i)
         for at in sorted(groups):
             index = groups[at]
-            for view, features, keys in self._read_plan():
-                # one read per distinct key (a batch repeats keys), then fanned out to the requests
-                wanted = [tuple(requests[i].keys.get(k) or NULL_KEY for k in keys) for i in index]
-                distinct = list(dict.fromkeys(wanted))
-                protos = [
-                    EntityKey(join_keys=keys, entity_values=[Value(string_val=v) for v in key])
-                    for key in distinct
-                ]
-                result = online_store.read_at(self.store.config, view, protos, list(features), at)
+            plan = self._read_plan()
+            # one read per distinct key of each view (a batch repeats keys), fanned out to the requests
+            wanted = [
+                [tuple(requests[i].keys.get(k) or NULL_KEY for k in keys) for i in index]
+                for _, _, keys in plan
+            ]
+            distinct = [list(dict.fromkeys(w)) for w in wanted]
+            reads = [
+                (
+                    view,
+                    [
+                        EntityKey(join_keys=keys, entity_values=[Value(string_val=v) for v in key])
+                        for key in d
+                    ],
+                    list(features),
+                )
+                for (view, features, keys), d in zip(plan, distinct, strict=True)
+            ]
+            results = online_store.read_views_at(self.store.config, reads, at)
+            for (_, features, _), want, d, result in zip(plan, wanted, distinct, results, strict=True):
                 found: dict[tuple, tuple[Any, list[Any]]] = {}
-                for key, (event_ts, data) in zip(distinct, result, strict=True):
+                for key, (event_ts, data) in zip(d, result, strict=True):
                     if data:
                         row = [
                             feast_value_type_to_python_type(data[f]) if f in data else None for f in features
                         ]
                         found[key] = (event_ts, row)
-                for j, key in zip(index, wanted, strict=True):
+                for j, key in zip(index, want, strict=True):
                     if key not in found:
                         continue
                     event_ts, row = found[key]

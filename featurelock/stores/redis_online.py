@@ -191,37 +191,48 @@ class FeaturelockRedisOnlineStore(RedisOnlineStore):
         self, config: Any, table: Any, entity_keys: list[Any], requested_features: list[str], at: datetime
     ) -> list[tuple[datetime | None, dict[str, ValueProto] | None]]:
         """Values of ``requested_features`` per entity key as served at ``at`` (the point-in-time rule)."""
+        return self.read_views_at(config, [(table, entity_keys, requested_features)], at)[0]
+
+    def read_views_at(
+        self, config: Any, reads: list[tuple[Any, list[Any], list[str]]], at: datetime
+    ) -> list[list[tuple[datetime | None, dict[str, ValueProto] | None]]]:
+        """``read_at`` for several (view, entity keys, features) at one time: one pipeline, one
+        round trip, whatever the number of views (a prediction reads every view of its service)."""
         when = check_at(at)
-        view = redis_view_name(table, config)
-        fields = [redis_field(f"{view}:{f}") for f in requested_features]
+        version = config.entity_key_serialization_version
+        plans = []
         try:
             client = self._get_client(config.online_store)
             with client.pipeline(transaction=False) as pipe:
-                for entity_key in entity_keys:
-                    key = redis_key(
-                        config.project,
-                        entity_key,
-                        entity_key_serialization_version=config.entity_key_serialization_version,
-                    )
-                    pipe.hmget(key, [f"_ev:{view}", *fields])
+                for table, entity_keys, requested_features in reads:
+                    view = redis_view_name(table, config)
+                    fields = [redis_field(f"{view}:{f}") for f in requested_features]
+                    for entity_key in entity_keys:
+                        key = redis_key(config.project, entity_key, entity_key_serialization_version=version)
+                        pipe.hmget(key, [f"_ev:{view}", *fields])
+                    plans.append((table, len(entity_keys), requested_features))
                 replies = pipe.execute()
         except redis.exceptions.RedisError as exc:
             raise self._unavailable(config, exc) from exc
-        served = alive_at(table.ttl, when)  # the rule built once per read, as in the SQLite store
-        out: list[tuple[datetime | None, dict[str, ValueProto] | None]] = []
-        for reply in replies:
-            event, blobs = reply[0], reply[1:]
-            if event is None or not served(int(event)):
-                out.append((None, None))
-                continue
-            values = {}
-            for feature, blob in zip(requested_features, blobs, strict=True):
-                if blob is not None:
-                    value = ValueProto()
-                    value.ParseFromString(blob)
-                    values[feature] = value
-            out.append((from_micros(int(event)), values) if values else (None, None))
-        return out
+        results, start = [], 0
+        for table, count, requested_features in plans:
+            served = alive_at(table.ttl, when)  # the rule built once per view read, as in the SQLite store
+            out: list[tuple[datetime | None, dict[str, ValueProto] | None]] = []
+            for reply in replies[start : start + count]:
+                event, blobs = reply[0], reply[1:]
+                if event is None or not served(int(event)):
+                    out.append((None, None))
+                    continue
+                values = {}
+                for feature, blob in zip(requested_features, blobs, strict=True):
+                    if blob is not None:
+                        value = ValueProto()
+                        value.ParseFromString(blob)
+                        values[feature] = value
+                out.append((from_micros(int(event)), values) if values else (None, None))
+            results.append(out)
+            start += count
+        return results
 
 
 def _marker_key(config: Any, name: str) -> bytes:

@@ -131,6 +131,12 @@ class FeaturelockSqliteOnlineStore(SqliteOnlineStore):
         """Feast's read API (no time argument): values as of the wall clock."""
         return self.read_at(config, table, entity_keys, requested_features, datetime.now(UTC))
 
+    def read_views_at(
+        self, config: Any, reads: list[tuple[Any, list[Any], list[str]]], at: datetime
+    ) -> list[list[tuple[datetime | None, dict[str, ValueProto] | None]]]:
+        """``read_at`` for several (view, entity keys, features) at one time, in order."""
+        return [self.read_at(config, view, keys, features, at) for view, keys, features in reads]
+
     def read_at(
         self,
         config: Any,
