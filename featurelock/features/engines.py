@@ -63,9 +63,12 @@ def cross_engine_difference(
     specs: list[FeatureSpec],
     engines: tuple[str, ...] = ("duckdb", "spark"),
     grid: pd.DataFrame | None = None,
+    reference: pd.DataFrame | None = None,
 ) -> str | None:
-    """The view's table computed on each engine; the first difference from DuckDB's, or None."""
-    reference = compute_view(tables, view, keys, specs, grid=grid)
+    """The view's table computed on each engine; the first difference from DuckDB's (``reference``,
+    when the caller computed it already), or None."""
+    if reference is None:
+        reference = compute_view(tables, view, keys, specs, grid=grid)
     for engine in engines:
         if engine == "duckdb":
             continue

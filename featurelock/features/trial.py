@@ -93,12 +93,12 @@ def trial_run(catalog: Catalog, refs: list[str]) -> None:
         view = project.views[str(spec.view)]
         keys = project.view_join_keys(view.name)
         try:
-            compute_view(tables, view, keys, [spec])
+            reference = compute_view(tables, view, keys, [spec])
         except Exception as exc:
             raise _refuse(spec.module, "its SQL does not run on the declared raw tables", exc) from exc
         if len(engines) > 1:
             try:
-                difference = cross_engine_difference(tables, view, keys, [spec], engines)
+                difference = cross_engine_difference(tables, view, keys, [spec], engines, reference=reference)
             except Exception as exc:
                 raise _refuse(
                     spec.module, f"its SQL does not run on every engine {list(engines)}", exc
