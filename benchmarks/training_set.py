@@ -146,6 +146,10 @@ def run_variant(variant: str, args: argparse.Namespace) -> dict:
 
 
 def prepare(variant: str, args: argparse.Namespace):
+    if variant == "spark":
+        from featurelock.stores.spark_session import spark_session
+
+        spark_session()  # started before the timer, in both modes
     from featurelock.features import feast_repo
     from featurelock.stores.retrieval import AS_OF_COLUMN, view_requests
 
@@ -156,34 +160,20 @@ def prepare(variant: str, args: argparse.Namespace):
         as_of = entity[AS_OF_COLUMN].iloc[0]
         if variant == "hand":
             return entity, as_of, lambda e: hand_written_asof(e, views, as_of)
-        from featurelock.stores.duckdb_offline import FeaturelockDuckDBOfflineStore
-
-        if variant == "spark":
-            from featurelock.stores.spark_offline import FeaturelockSparkOfflineStore
-            from featurelock.stores.spark_session import spark_session
-
-            spark_session()  # started untimed
-            return (
-                entity,
-                as_of,
-                lambda e: FeaturelockSparkOfflineStore.get_historical_features(
-                    config, fvs, refs, e, None, "bench"
-                ).to_df(),
-            )
-        if variant == "ours":
-            return (
-                entity,
-                as_of,
-                lambda e: FeaturelockDuckDBOfflineStore.get_historical_features(
-                    config, fvs, refs, e, None, "bench"
-                ).to_df(),
-            )
         from feast.infra.offline_stores.duckdb import DuckDBOfflineStore
 
+        from featurelock.stores.duckdb_offline import FeaturelockDuckDBOfflineStore
+        from featurelock.stores.spark_offline import FeaturelockSparkOfflineStore
+
+        store = {
+            "feast": DuckDBOfflineStore,
+            "ours": FeaturelockDuckDBOfflineStore,
+            "spark": FeaturelockSparkOfflineStore,
+        }[variant]
         return (
             entity,
             as_of,
-            lambda e: DuckDBOfflineStore.get_historical_features(config, fvs, refs, e, None, "bench").to_df(),
+            lambda e: store.get_historical_features(config, fvs, refs, e, None, "bench").to_df(),
         )
 
     from featurelock.features.lockfile import check_lock
@@ -204,10 +194,6 @@ def prepare(variant: str, args: argparse.Namespace):
         "hand": "featurelock",
         "spark": "featurelock-spark",
     }[variant]
-    if variant == "spark":
-        from featurelock.stores.spark_session import spark_session
-
-        spark_session()  # started untimed
     os.chdir(project.home)  # Feast's own store reads relative source paths from the working directory
     fs = feast_repo.feature_store(project, offline=offline)
     service = fs.get_feature_service(SERVICE)

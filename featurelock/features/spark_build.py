@@ -23,7 +23,7 @@ from featurelock.core.errors import DefinitionError
 from featurelock.data.schema import EVENT_TS
 from featurelock.features.declare import View
 from featurelock.features.spec import PANDAS_DTYPE, FeatureSpec
-from featurelock.stores.spark_session import spark_type
+from featurelock.stores.spark_session import spark_schema
 
 _MICROS = {"MICROSECOND": 1, "MILLISECOND": 1_000, "SECOND": 1_000_000, "MINUTE": 60_000_000}
 _MICROS |= {"HOUR": 3_600_000_000, "DAY": 86_400_000_000, "WEEK": 7 * 86_400_000_000}
@@ -71,13 +71,9 @@ def to_spark_sql(sql: str) -> str:
 def register_frames(spark: Any, tables: Mapping[str, pd.DataFrame]) -> None:
     """Each raw frame as a Spark temp view of its name, typed from its pandas dtypes (so an empty
     frame keeps its schema); timestamps are instants in UTC."""
-    from pyspark.sql import types as T
-
     for name in sorted(tables):
         frame = tables[name].reset_index(drop=True)
-        schema = T.StructType(
-            [T.StructField(str(c), spark_type(frame[c].dtype), True) for c in frame.columns]
-        )
+        schema = spark_schema(frame)
         data = frame.copy()
         for column in data.columns:
             if isinstance(data[column].dtype, pd.DatetimeTZDtype):

@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from featurelock.core.errors import ValidationError
 from featurelock.stores.pit import ViewRequest, from_micros, to_micros, ttl_micros
-from featurelock.stores.spark_session import spark_session, spark_type
+from featurelock.stores.spark_session import spark_schema, spark_session
 
 ROW = "__fl_row"
 
@@ -105,10 +105,7 @@ def _entity_rows(spark: Any, entity_df: pd.DataFrame, ts_col: str, columns: list
     upload["__ts"] = entity_df[ts_col].dt.tz_convert("UTC").dt.as_unit("us")
     for i, column in enumerate(columns):
         upload[f"e{i}"] = entity_df[column].reset_index(drop=True)  # its dtype kept (Int64 stays integer)
-    from pyspark.sql import types as T
-
-    schema = T.StructType([T.StructField(c, spark_type(upload[c].dtype), True) for c in upload.columns])
-    return spark.createDataFrame(upload, schema=schema)
+    return spark.createDataFrame(upload, schema=spark_schema(upload))
 
 
 def _join_view(entity: Any, columns: list[str], view: ViewRequest, rows: Any, stamps: bool) -> Any:

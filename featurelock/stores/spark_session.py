@@ -66,6 +66,13 @@ def spark_type(dtype: Any) -> Any:
     return T.StringType()
 
 
+def spark_schema(frame: Any) -> Any:
+    """The Spark schema of a pandas frame, column by column (``spark_type``), all nullable."""
+    from pyspark.sql import types as T
+
+    return T.StructType([T.StructField(str(c), spark_type(frame[c].dtype), True) for c in frame.columns])
+
+
 def spark_missing() -> str | None:
     """Why Spark cannot start here (pyspark or Java missing), or None when it can."""
     try:
