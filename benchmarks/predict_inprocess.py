@@ -51,6 +51,25 @@ def baseline(predictor: Predictor) -> Predictor:
     return old
 
 
+def as_api_requests(predictor: Predictor, requests: list) -> list:
+    """The requests as the API hands them on: each sent as a JSON body, parsed by the service's
+    request model (pydantic's datetimes, not pandas'), then ``request_from_mapping``."""
+    import json
+
+    from featurelock.serving.app import request_model
+    from featurelock.serving.predictor import _jsonable, request_from_mapping
+
+    id_column = predictor.population.id
+    model = request_model(predictor.project, predictor.keys, predictor.inputs, id_column)
+    out = []
+    for r in requests:
+        body = {**r.keys, **{k: _jsonable(v) for k, v in r.inputs.items()}}
+        body |= {id_column: str(r.id), "prediction_time": r.at.isoformat()}
+        data = model.model_validate_json(json.dumps(body)).model_dump()
+        out.append(request_from_mapping(data, predictor.keys, predictor.inputs, id_column))
+    return out
+
+
 def main() -> int:
     from threadpoolctl import threadpool_limits
 
@@ -60,7 +79,8 @@ def main() -> int:
     project = Project(REPO)
     predictor = Predictor.load(project)
     threadpool_limits(1)  # as the service does
-    flights = population_requests(predictor, args.flights, project.examples.at, seed=11)
+    sample = population_requests(predictor, args.flights, project.examples.at, seed=11)
+    flights = as_api_requests(predictor, sample)
     batches = [flights[i : i + 100] for i in range(0, len(flights) - 99, 100)]
     rows = []
     for name, p in (("today", predictor), ("before issue 11", baseline(predictor))):

@@ -8,7 +8,7 @@ value's position in a plain float64 row.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +25,9 @@ from featurelock.features.project import Project
 from featurelock.serving.fast_path import FastPredictor
 from featurelock.serving.materialize import read_state, state_path
 from featurelock.serving.request_memo import RequestFeatures
+from featurelock.serving.values import python_value
 from featurelock.stores.feast_private import online_store_of
+from featurelock.stores.pit import check_at
 from featurelock.training.artifacts import load_model
 from featurelock.training.entity_rows import (
     Request,
@@ -36,6 +38,7 @@ from featurelock.training.model import check_model_spec
 from featurelock.training.runs import promoted_run, read_run, run_specs
 
 NULL_KEY = ""  # a null key is looked up as "", which no entity has: missing features, as offline
+STORED_KEYS_MAX = 65_536  # keys as the online store keeps them, remembered per predictor
 
 
 @dataclass
@@ -59,6 +62,7 @@ class Predictor:
     profile: str = "local"
     _marks: tuple[int, datetime | None] | None = None  # (state file mtime, newest mark) cache
     _requested: RequestFeatures | None = None  # the request features' evaluator (built on first use)
+    _stored_keys: dict[tuple, bytes] = field(default_factory=dict)  # (join keys, key) -> store's key
 
     @staticmethod
     def load(project: Project, run: str | None = None, profile: str = "local") -> Predictor:
@@ -113,14 +117,14 @@ class Predictor:
         """Reasons a request lies outside the trained population (empty: inside)."""
         return self.population.flags({**request.keys, **request.inputs})
 
-    def _read_plan(self) -> list[tuple[Any, list[str], list[str]]]:
+    def _read_plan(self) -> list[tuple[Any, list[str], tuple[str, ...]]]:
         """(feature view, its features in the service, its join keys), resolved once."""
         if not hasattr(self, "_plan"):
             plan = []
             for projection in self.feature_service.feature_view_projections:
                 view = self.store.get_feature_view(projection.name)
                 plan.append(
-                    (view, [f.name for f in projection.features], [c.name for c in view.entity_columns])
+                    (view, [f.name for f in projection.features], tuple(c.name for c in view.entity_columns))
                 )
             self._plan = plan
         return self._plan
@@ -130,56 +134,54 @@ class Predictor:
 
         Reads go straight to the configured online store (ours: monotonic writes, the point-in-time
         rule at the time passed): every view of the service in one read per prediction time (on
-        Redis, one pipeline: one round trip).
+        Redis, one pipeline: one round trip), one entity key per distinct key of a view.
         """
-        from feast.protos.feast.types.EntityKey_pb2 import EntityKey
-        from feast.protos.feast.types.Value_pb2 import Value
-        from feast.type_map import feast_value_type_to_python_type
-
         values: dict[str, list[Any]] = {c: [None] * len(requests) for c in self.feast_columns}
         stamps: dict[str, list[Any]] = {c: [None] * len(requests) for c in self.feast_columns}
         online_store = online_store_of(self.store)
+        plan = self._read_plan()
         groups: dict[datetime, list[int]] = {}
         for i, r in enumerate(requests):
             groups.setdefault(r.at, []).append(i)
         for at in sorted(groups):
             index = groups[at]
-            plan = self._read_plan()
             # one read per distinct key of each view (a batch repeats keys), fanned out to the requests
-            wanted = [
-                [tuple(requests[i].keys.get(k) or NULL_KEY for k in keys) for i in index]
-                for _, _, keys in plan
-            ]
+            asked = [requests[i].keys for i in index]
+            wanted = [[tuple([ks.get(k) or NULL_KEY for k in keys]) for ks in asked] for _, _, keys in plan]
             distinct = [list(dict.fromkeys(w)) for w in wanted]
             reads = [
-                (
-                    view,
-                    [
-                        EntityKey(join_keys=keys, entity_values=[Value(string_val=v) for v in key])
-                        for key in d
-                    ],
-                    list(features),
-                )
+                (view, [self._stored_key(online_store, keys, key) for key in d], features)
                 for (view, features, keys), d in zip(plan, distinct, strict=True)
             ]
-            results = online_store.read_views_at(self.store.config, reads, at)
+            results = online_store.read_stored_views_at(self.store.config, reads, at)
             for (_, features, _), want, d, result in zip(plan, wanted, distinct, results, strict=True):
-                found: dict[tuple, tuple[Any, list[Any]]] = {}
-                for key, (event_ts, data) in zip(d, result, strict=True):
-                    if data:
-                        row = [
-                            feast_value_type_to_python_type(data[f]) if f in data else None for f in features
-                        ]
-                        found[key] = (event_ts, row)
-                for j, key in zip(index, want, strict=True):
-                    if key not in found:
-                        continue
-                    event_ts, row = found[key]
-                    for feature, value in zip(features, row, strict=True):
-                        values[feature][j] = value
-                        if value is not None:
-                            stamps[feature][j] = event_ts
+                for feature in features:
+                    found = {  # key -> (value, event time), only for keys holding the feature
+                        key: (python_value(data[feature]), event_ts)
+                        for key, (event_ts, data) in zip(d, result, strict=True)
+                        if data and feature in data
+                    }
+                    column, column_ts = values[feature], stamps[feature]
+                    for j, key in zip(index, want, strict=True):
+                        hit = found.get(key)
+                        if hit is not None and hit[0] is not None:
+                            column[j], column_ts[j] = hit
         return values, stamps
+
+    def _stored_key(self, online_store: Any, join_keys: tuple[str, ...], key: tuple[str, ...]) -> bytes:
+        """One key of a view as the online store keeps it, remembered (bounded: cleared when full)."""
+        token = (join_keys, key)
+        found = self._stored_keys.get(token)
+        if found is None:
+            from feast.protos.feast.types.EntityKey_pb2 import EntityKey
+            from feast.protos.feast.types.Value_pb2 import Value
+
+            if len(self._stored_keys) >= STORED_KEYS_MAX:
+                self._stored_keys.clear()
+            values = [Value(string_val=v) for v in key]
+            entity_key = EntityKey(join_keys=list(join_keys), entity_values=values)
+            found = self._stored_keys[token] = online_store.stored_key(self.store.config, entity_key)
+        return found
 
     def request_features(self, requests: list[Request]) -> dict[str, list[Any]]:
         """Column -> value per request (None: missing), by the locked functions (see request_memo)."""
@@ -200,20 +202,26 @@ class Predictor:
         """Probabilities with receipts: enough to replay each prediction offline."""
         values, stamps = self.online(requests)
         request = self.request_features(requests)
-        x = self.matrix(values, request, len(requests))
+        n = len(requests)
+        x = self.matrix(values, request, n)
         proba = self.fast.predict_proba(x)[:, 1]
         through = self.online_through()
-        iso: dict[Any, str | None] = {None: None}  # a batch repeats event times: format each once
+        iso: dict[Any, str | None] = {None: None}  # a batch repeats times: format each once
 
         def text(moment: Any) -> str | None:
-            if moment not in iso:
-                iso[moment] = moment.isoformat()
-            return iso[moment]
+            found = iso.get(moment)
+            if found is None and moment is not None:
+                found = iso[moment] = moment.isoformat()
+            return found
 
+        # the same for every receipt of the call: built once, shared by the receipts
+        fingerprints = {ref: self.fingerprints[ref] for ref in self.service.all_refs}
+        named = [*self.feast_columns, *self.request_columns]
+        rows = _rows([values[c] for c in self.feast_columns] + [request[c] for c in self.request_columns], n)
+        stamp_rows = _rows([stamps[c] for c in self.feast_columns], n)
         receipts = []
         for i, r in enumerate(requests):
-            features = {c: values[c][i] for c in self.feast_columns}
-            features.update({c: request[c][i] for c in self.request_columns})
+            row = rows[i]
             flags = self.population_flags(r)
             receipts.append(
                 {
@@ -221,15 +229,17 @@ class Predictor:
                     "probability": float(proba[i]),
                     "run_id": self.run_id,
                     "feature_service": self.service.name,
-                    "fingerprints": {ref: self.fingerprints[ref] for ref in self.service.all_refs},
-                    "prediction_time": r.at.isoformat(),
+                    "fingerprints": fingerprints,
+                    "prediction_time": text(r.at),
                     # the online store holds values newer than this request's time: a feature whose
                     # newest value came later is missing here, though offline has an older one
                     "backdated": through is not None and r.at < through,
-                    "online_through": through.isoformat() if through is not None else None,
-                    "features": features,
-                    "event_timestamps": {c: text(stamps[c][i]) for c in self.feast_columns},
-                    "missing_features": [c for c, v in features.items() if v is None],
+                    "online_through": text(through),
+                    "features": dict(zip(named, row, strict=True)),
+                    "event_timestamps": dict(
+                        zip(self.feast_columns, [iso.get(t) or text(t) for t in stamp_rows[i]], strict=True)
+                    ),
+                    "missing_features": [c for c, v in zip(named, row, strict=True) if v is None],
                     "in_population": not flags,
                     "population_flags": flags,
                     "request": {**r.keys, **{k: _jsonable(v) for k, v in r.inputs.items()}},
@@ -238,8 +248,13 @@ class Predictor:
         return receipts
 
 
+def _rows(columns: list[list[Any]], n: int) -> list[tuple[Any, ...]]:
+    """Columns of n values each as n row tuples (n empty tuples when there is no column)."""
+    return list(zip(*columns, strict=True)) if columns else [()] * n
+
+
 def _jsonable(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime | pd.Timestamp) else value
+    return value.isoformat() if isinstance(value, datetime) else value  # pd.Timestamp is a datetime
 
 
 def request_from_mapping(
@@ -258,7 +273,7 @@ def request_from_mapping(
     return Request(
         keys={k: data[k] for k in keys},
         inputs={n: data[n] for n in inputs},
-        at=pd.Timestamp(data["prediction_time"]).to_pydatetime(),
+        at=check_at(data["prediction_time"], "prediction_time"),  # UTC, checked once here
         id=data.get(id_column),
     )
 

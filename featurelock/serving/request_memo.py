@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -23,6 +23,7 @@ from featurelock.features.spec import PANDAS_DTYPE, FeatureSpec
 from featurelock.training.entity_rows import Request, typed_input
 
 MEMO_SIZE = 65_536  # distinct input tuples remembered per feature version
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def input_key(value: Any) -> tuple[str, Any]:
@@ -30,8 +31,13 @@ def input_key(value: Any) -> tuple[str, Any]:
     an aware datetime by its UTC instant (nanoseconds), a missing value (None, NaN) as missing."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ("missing", None)
-    if isinstance(value, datetime | pd.Timestamp):
-        return ("time", pd.Timestamp(value).value if pd.Timestamp(value).tzinfo else ("naive", value))
+    if isinstance(value, pd.Timestamp):
+        return ("time", value.value if value.tzinfo else ("naive", value))
+    if isinstance(value, datetime):  # exact integer arithmetic: what pd.Timestamp(value).value gives
+        if value.tzinfo is None:
+            return ("time", ("naive", value))
+        since = value - _EPOCH
+        return ("time", (since.days * 86_400 + since.seconds) * 1_000_000_000 + since.microseconds * 1_000)
     return (type(value).__name__, value)
 
 

@@ -193,24 +193,35 @@ class FeaturelockRedisOnlineStore(RedisOnlineStore):
         """Values of ``requested_features`` per entity key as served at ``at`` (the point-in-time rule)."""
         return self.read_views_at(config, [(table, entity_keys, requested_features)], at)[0]
 
+    def stored_key(self, config: Any, entity_key: Any) -> bytes:
+        """An entity key as this store keeps it (Feast's Redis key); ``read_stored_views_at``
+        takes these, so a caller reading the same keys again serializes each once."""
+        version = config.entity_key_serialization_version
+        return redis_key(config.project, entity_key, entity_key_serialization_version=version)
+
     def read_views_at(
         self, config: Any, reads: list[tuple[Any, list[Any], list[str]]], at: datetime
     ) -> list[list[tuple[datetime | None, dict[str, ValueProto] | None]]]:
         """``read_at`` for several (view, entity keys, features) at one time: one pipeline, one
         round trip, whatever the number of views (a prediction reads every view of its service)."""
+        stored = [(view, [self.stored_key(config, k) for k in keys], names) for view, keys, names in reads]
+        return self.read_stored_views_at(config, stored, at)
+
+    def read_stored_views_at(
+        self, config: Any, reads: list[tuple[Any, list[bytes], list[str]]], at: datetime
+    ) -> list[list[tuple[datetime | None, dict[str, ValueProto] | None]]]:
+        """``read_views_at`` with the keys given as ``stored_key`` makes them."""
         when = check_at(at)
-        version = config.entity_key_serialization_version
         plans = []
         try:
             client = self._get_client(config.online_store)
             with client.pipeline(transaction=False) as pipe:
-                for table, entity_keys, requested_features in reads:
+                for table, keys, requested_features in reads:
                     view = redis_view_name(table, config)
                     fields = [redis_field(f"{view}:{f}") for f in requested_features]
-                    for entity_key in entity_keys:
-                        key = redis_key(config.project, entity_key, entity_key_serialization_version=version)
+                    for key in keys:
                         pipe.hmget(key, [f"_ev:{view}", *fields])
-                    plans.append((table, len(entity_keys), requested_features))
+                    plans.append((table, len(keys), requested_features))
                 replies = pipe.execute()
         except redis.exceptions.RedisError as exc:
             raise self._unavailable(config, exc) from exc
@@ -226,9 +237,7 @@ class FeaturelockRedisOnlineStore(RedisOnlineStore):
                 values = {}
                 for feature, blob in zip(requested_features, blobs, strict=True):
                     if blob is not None:
-                        value = ValueProto()
-                        value.ParseFromString(blob)
-                        values[feature] = value
+                        values[feature] = ValueProto.FromString(blob)
                 out.append((from_micros(int(event)), values) if values else (None, None))
             results.append(out)
             start += count

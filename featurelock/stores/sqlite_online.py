@@ -18,7 +18,6 @@ Timestamps are stored as integer microseconds since the epoch, UTC, computed exp
 
 from __future__ import annotations
 
-import itertools
 import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -131,11 +130,24 @@ class FeaturelockSqliteOnlineStore(SqliteOnlineStore):
         """Feast's read API (no time argument): values as of the wall clock."""
         return self.read_at(config, table, entity_keys, requested_features, datetime.now(UTC))
 
+    def stored_key(self, config: Any, entity_key: Any) -> bytes:
+        """An entity key as this store keeps it (Feast's serialized key); ``read_stored_views_at``
+        takes these, so a caller reading the same keys again serializes each once."""
+        version = config.entity_key_serialization_version
+        return entity_key_bytes(entity_key, entity_key_serialization_version=version)
+
     def read_views_at(
         self, config: Any, reads: list[tuple[Any, list[Any], list[str]]], at: datetime
     ) -> list[list[tuple[datetime | None, dict[str, ValueProto] | None]]]:
         """``read_at`` for several (view, entity keys, features) at one time, in order."""
-        return [self.read_at(config, view, keys, features, at) for view, keys, features in reads]
+        stored = [(view, [self.stored_key(config, k) for k in keys], names) for view, keys, names in reads]
+        return self.read_stored_views_at(config, stored, at)
+
+    def read_stored_views_at(
+        self, config: Any, reads: list[tuple[Any, list[bytes], list[str]]], at: datetime
+    ) -> list[list[tuple[datetime | None, dict[str, ValueProto] | None]]]:
+        """``read_views_at`` with the keys given as ``stored_key`` makes them."""
+        return [self._read(config, view, keys, features, at) for view, keys, features in reads]
 
     def read_at(
         self,
@@ -146,11 +158,20 @@ class FeaturelockSqliteOnlineStore(SqliteOnlineStore):
         at: datetime,
     ) -> list[tuple[datetime | None, dict[str, ValueProto] | None]]:
         """Values per entity key as served at ``at`` (the point-in-time rule, ttl included)."""
+        keys = [self.stored_key(config, k) for k in entity_keys]
+        return self._read(config, table, keys, requested_features, at)
+
+    def _read(
+        self,
+        config: Any,
+        table: Any,
+        keys: list[bytes],
+        requested_features: list[str] | None,
+        at: datetime,
+    ) -> list[tuple[datetime | None, dict[str, ValueProto] | None]]:
         when = check_at(at)
         conn = self._get_conn(config)
         name = sqlite_table_name(config, table)
-        version = config.entity_key_serialization_version
-        keys = [entity_key_bytes(k, entity_key_serialization_version=version) for k in entity_keys]
         try:
             rows = conn.execute(
                 f"SELECT entity_key, feature_name, value, CAST(event_ts AS INTEGER) FROM {name} "
@@ -161,21 +182,20 @@ class FeaturelockSqliteOnlineStore(SqliteOnlineStore):
             raise StoreUnavailableError(
                 f"The SQLite online store could not be read ({exc}); retry when it is available."
             ) from exc
-        grouped = {k: list(g) for k, g in itertools.groupby(rows, key=lambda r: r[0])}
         wanted = set(requested_features) if requested_features else None
         served = alive_at(table.ttl, when)
+        found: dict[bytes, tuple[list[int], dict[str, ValueProto]]] = {}  # key -> ([newest], values)
+        for key, feature, blob, event in rows:  # ordered by key, then feature name
+            if (wanted is not None and feature not in wanted) or not served(event):
+                continue
+            entry = found.get(key)
+            if entry is None:
+                entry = found[key] = ([event], {})
+            entry[1][feature] = ValueProto.FromString(blob)
+            if event > entry[0][0]:
+                entry[0][0] = event
         result: list[tuple[datetime | None, dict[str, ValueProto] | None]] = []
         for key in keys:
-            values: dict[str, ValueProto] = {}
-            newest: int | None = None
-            for _, feature, blob, event in grouped.get(key, []):
-                if wanted is not None and feature not in wanted:
-                    continue
-                if not served(event):
-                    continue
-                value = ValueProto()
-                value.ParseFromString(blob)
-                values[feature] = value
-                newest = event if newest is None else max(newest, event)
-            result.append((from_micros(newest), values) if values else (None, None))
+            entry = found.get(key)
+            result.append((from_micros(entry[0][0]), entry[1]) if entry else (None, None))
         return result

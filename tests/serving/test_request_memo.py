@@ -63,3 +63,18 @@ def test_input_keys_are_equal_exactly_when_the_typed_inputs_are():
     )
     assert input_key(None) == input_key(float("nan"))
     assert input_key(True) != input_key(1)
+
+
+def test_a_datetime_and_its_pandas_timestamp_have_one_key():
+    """The key of a datetime (the API's) is computed without pandas: the same instant in
+    nanoseconds as ``pd.Timestamp(value).value``, before 1970 and to the microsecond too."""
+    moments = [
+        datetime(2013, 11, 3, 1, 30, 0, 999_999, tzinfo=EST),
+        datetime(1969, 12, 31, 23, 59, 59, 1, tzinfo=UTC),
+        datetime(1678, 1, 1, 0, 0, tzinfo=UTC),
+        datetime(2262, 1, 1, 0, 0, tzinfo=timezone(timedelta(hours=14))),
+    ]
+    for moment in moments:
+        assert input_key(moment) == ("time", pd.Timestamp(moment).value)
+        assert input_key(moment) == input_key(pd.Timestamp(moment))
+    assert input_key(datetime(2013, 1, 1)) == ("time", ("naive", datetime(2013, 1, 1)))
