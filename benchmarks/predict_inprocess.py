@@ -3,11 +3,14 @@
 Each prediction reads the online store at its time, computes the request features, runs the model
 and builds its receipt (``Predictor.predict``). Measured with the serving path of today and, in the
 same run as the baseline, with the path before issue 11 (scikit-learn walking its trees one call
-per tree, request features through a one-row pandas frame). "cold" is the first pass over distinct
-flights (every request feature computed by its function), "warm" a second pass (from the memo).
-Needs the demo data (`make demo`).
+per tree, request features through a one-row pandas frame). Requests are sent as the API hands
+them on (JSON parsed by the service's request model). "cold" is the first pass over distinct
+flights (every request feature computed by its function), "warm" a second pass (from the memo);
+single predictions and batches use disjoint flights, so both start cold. Needs the demo data
+(`make demo`); ``--run`` serves another run than the promoted one (e.g. one of delay_model_v4,
+whose request features are row functions: `featurelock train --service delay_model_v4`).
 
-  .venv/bin/python benchmarks/predict_inprocess.py [--flights 2000]
+  .venv/bin/python benchmarks/predict_inprocess.py [--flights 2000] [--run RUN]
 """
 
 from __future__ import annotations
@@ -75,26 +78,32 @@ def main() -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--flights", type=int, default=2000)
+    parser.add_argument("--run", help="run to serve (default: the promoted one)")
     args = parser.parse_args()
     project = Project(REPO)
-    predictor = Predictor.load(project)
+    predictor = Predictor.load(project, args.run)
     threadpool_limits(1)  # as the service does
-    sample = population_requests(predictor, args.flights, project.examples.at, seed=11)
+    sample = population_requests(predictor, 2 * args.flights, project.examples.at, seed=11)
     flights = as_api_requests(predictor, sample)
-    batches = [flights[i : i + 100] for i in range(0, len(flights) - 99, 100)]
+    singles, rest = flights[: args.flights], flights[args.flights :]  # disjoint: both start cold
+    batches = [rest[i : i + 100] for i in range(0, len(rest) - 99, 100)]
     rows = []
     for name, p in (("today", predictor), ("before issue 11", baseline(predictor))):
-        cold = timed(lambda r, p=p: p.predict([r]), flights)
-        warm = timed(lambda r, p=p: p.predict([r]), flights)
-        batch = timed(lambda b, p=p: p.predict(b), batches * 3)  # warm: the flights were seen above
-        rows.append((name, statistics.median(cold), statistics.median(warm), statistics.median(batch)))
-    print(f"\n{len(flights)} distinct population flights at {project.examples.at}; p50 in ms")
-    print(f"{'path':<18} {'one (cold)':>11} {'one (warm)':>11} {'batch of 100 (warm)':>20}")
-    for name, cold, warm, batch in rows:
-        print(f"{name:<18} {cold:>11.3f} {warm:>11.3f} {batch:>20.2f}")
-    (_, c1, w1, b1), (_, c0, w0, b0) = rows
-    print(f"speed-up: one {c0 / c1:.1f}x cold, {w0 / w1:.1f}x warm; batch {b0 / b1:.1f}x")
-    print(f"goals: one < 1 ms (cold {c1:.3f}, warm {w1:.3f}); batch of 100 < 5 ms ({b1:.2f})")
+        cold = timed(lambda r, p=p: p.predict([r]), singles)
+        warm = timed(lambda r, p=p: p.predict([r]), singles)
+        batch_cold = timed(lambda b, p=p: p.predict(b), batches)
+        batch_warm = timed(lambda b, p=p: p.predict(b), batches * 3)
+        rows.append((name, *(statistics.median(t) for t in (cold, warm, batch_cold, batch_warm))))
+    print(f"\nrun {predictor.run_id} (service {predictor.service.name})")
+    print(f"{len(singles)} + {len(rest)} distinct population flights at {project.examples.at}; p50 in ms")
+    print(f"{'path':<18} {'one (cold)':>11} {'one (warm)':>11} {'100 (cold)':>11} {'100 (warm)':>11}")
+    for name, *numbers in rows:
+        print(f"{name:<18} " + " ".join(f"{v:>11.3f}" for v in numbers))
+    (_, c1, w1, bc1, bw1), (_, c0, w0, bc0, bw0) = rows
+    print(f"speed-up: one {c0 / c1:.1f}x cold, {w0 / w1:.1f}x warm; ", end="")
+    print(f"batch {bc0 / bc1:.1f}x cold, {bw0 / bw1:.1f}x warm")
+    print(f"goals: one < 1 ms (cold {c1:.3f}, warm {w1:.3f}); ", end="")
+    print(f"batch of 100 < 5 ms (cold {bc1:.2f}, warm {bw1:.2f})")
     return 0
 
 

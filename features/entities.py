@@ -21,4 +21,4 @@ SCHED_DEP_TIME = RequestInput("sched_dep_time", "timestamp", "Scheduled departur
 DISTANCE = RequestInput("distance", "float", "Route distance in miles", ge=0, le=20_000)
 
 #: Day of week is a category, not a number (a modelling hint; not part of any fingerprint).
-CATEGORICAL = Categorical(("sched_dep_dow@v1",))
+CATEGORICAL = Categorical(("sched_dep_dow@v1", "sched_dep_dow@v2"))

@@ -57,3 +57,13 @@ DELAY_MODEL_V3 = Service(
     ),
     **_TRAINING,
 )
+DELAY_MODEL_V4 = Service(
+    name="delay_model_v4",
+    features=("carrier_dep_delay_mean_7d@v1", *_COMMON),
+    request_features=("sched_dep_hour@v2", "sched_dep_dow@v2", "distance@v2"),
+    description=(
+        "delay_model_v1 with its request features as row functions (v2: v1's values, one request at a "
+        "time without pandas): the same training values and model, cheaper to serve."
+    ),
+    **_TRAINING,
+)

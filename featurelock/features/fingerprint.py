@@ -193,5 +193,7 @@ def fingerprint(spec: FeatureSpec, source: str, grid_sql: str | None, reads: Map
         "code": normalize_source(source),
         "reads": {ref: reads[ref] for ref in sorted(reads)},
     }
+    if spec.per_row:  # only when set: the versions locked before it existed keep their fingerprints
+        payload["per_row"] = True
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
     return "sha256:" + hashlib.sha256(blob).hexdigest()

@@ -7,8 +7,9 @@ policy and owner. Two kinds:
 - ``@sql_feature``: the function returns DuckDB SQL over the raw tables (as known at the
   batch's knowledge time) and ``grid``, the view's (keys, event_timestamp) rows. The query
   yields the view's join keys, ``event_timestamp`` and ``value``.
-- ``@request_feature``: a pure pandas function of request-time fields, computed by the same
-  code offline (from the entity rows) and online (from the request).
+- ``@request_feature``: a pure function of request-time fields, computed by the same code offline
+  (from the entity rows) and online (from the request): pandas columns in and out, or, with
+  ``per_row=True``, one value per input in and one value out (``request_values``).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class FeatureSpec:
     reads: tuple[str, ...] = ()  # refs of other feature versions this one reads
     module: str = ""  # the module's path inside the project, once discovered
     categorical: bool = False  # a modelling hint (one-hot encode), not part of the fingerprint
+    per_row: bool = False  # request features: a function of one value per input (request_values)
 
     def at(self, path: str) -> FeatureSpec:
         return replace(self, module=path)
@@ -131,8 +133,11 @@ def request_feature(
     dtype: str,
     owner: str,
     categorical: bool = False,
+    per_row: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Declare a request-time feature version (a pure pandas function of request fields)."""
+    """Declare a request-time feature version: a pure pandas function of request fields (columns in,
+    a column out) or, with ``per_row=True``, of one value per field (one value out, ``None`` when
+    missing; cheap to serve one request at a time: see ``featurelock.features.request_values``)."""
 
     def wrap(function: Callable[..., Any]) -> Callable[..., Any]:
         name, version = parse_column(function.__name__)
@@ -151,6 +156,7 @@ def request_feature(
             inputs=tuple(inputs),
             module=function.__module__,
             categorical=categorical,
+            per_row=per_row,
         )
         return function
 

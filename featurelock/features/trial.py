@@ -21,10 +21,20 @@ from featurelock.features.build import compute_view, latest_as_known, naive_utc
 from featurelock.features.catalog import Catalog
 from featurelock.features.engines import cross_engine_difference, project_engines
 from featurelock.features.population import LABEL
-from featurelock.features.spec import PANDAS_DTYPE
+from featurelock.features.request_values import request_column
 
 SAMPLE_ROWS = 500
 _INPUT_DTYPES = {"string": "object", "int": "Int64", "float": "float64", "timestamp": "datetime64[ns, UTC]"}
+#: A present value of each input kind, for a row function's trial (beside a missing one).
+_TRIAL_VALUES = {"string": "a", "int": 1, "float": 1.5, "timestamp": pd.Timestamp("2000-01-01", tz="UTC")}
+
+
+def _trial_inputs(kind: str, per_row: bool) -> pd.Series:
+    """A request feature's trial input column: empty for a column function; for a row function a
+    missing value and a present one (its null policy must hold: a missing input is ``None``)."""
+    if not per_row:
+        return pd.Series(dtype=_INPUT_DTYPES[kind])
+    return pd.Series([None, _TRIAL_VALUES[kind]], dtype=_INPUT_DTYPES[kind])
 
 
 def sample_tables(catalog: Catalog) -> dict[str, pd.DataFrame]:
@@ -83,10 +93,11 @@ def trial_run(catalog: Catalog, refs: list[str]) -> None:
             continue
         spec = catalog.spec(ref)
         if spec.kind == "request":
-            kinds = {n: project.request_inputs[n].kind for n in spec.inputs}
-            args = [pd.Series(dtype=_INPUT_DTYPES[kinds[n]]) for n in spec.inputs]
+            kinds = [project.request_inputs[n].kind for n in spec.inputs]
+            # a column function on empty columns; a row function on a missing and a present value
+            args = [_trial_inputs(kind, spec.per_row) for kind in kinds]
             try:
-                spec.function(*args).astype(PANDAS_DTYPE[spec.dtype])
+                request_column(spec, args, kinds)
             except Exception as exc:
                 raise _refuse(spec.module, "the function fails on its declared inputs", exc) from exc
             continue

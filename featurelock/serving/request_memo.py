@@ -3,9 +3,11 @@
 A request feature is a pure function of request fields (its module's contract, and what its
 fingerprint locks). On the serving path each version keeps a bounded memo (LRU) from its typed
 input values to its output; a request whose inputs were seen before costs a dictionary lookup, and
-only unseen inputs go through the locked function, in one pandas call for the whole batch, exactly
-as offline (``entity_rows.request_columns`` on ``typed_input`` columns). So the value served is
-always the function's value on the same typed inputs; the memo only avoids recomputing it.
+only unseen inputs go through the locked function: a column function in one pandas call for the
+whole batch, exactly as offline (``request_values.request_column`` on ``typed_input`` columns); a
+row function (``per_row=True``) once per unseen input, with the inputs and output made canonical
+as offline (``request_values.row_value``). So the value served is always the function's value on
+the same inputs; the memo only avoids recomputing it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from featurelock.features.declare import RequestInput
-from featurelock.features.spec import PANDAS_DTYPE, FeatureSpec
+from featurelock.features.request_values import request_column, row_value
+from featurelock.features.spec import FeatureSpec
 from featurelock.training.entity_rows import Request, typed_input
 
 MEMO_SIZE = 65_536  # distinct input tuples remembered per feature version
@@ -66,17 +69,22 @@ class RequestFeatures:
             for i, key in enumerate(keys):
                 if key not in memo and key not in unseen:
                     unseen[key] = i  # the first request holding these inputs stands for them all
-            if unseen:
+            if unseen and spec.per_row:  # one call per unseen input, no pandas
+                kinds = [self.inputs[name].kind for name in spec.inputs]
+                for key, i in unseen.items():
+                    memo[key] = row_value(spec, [requests[i].inputs.get(name) for name in spec.inputs], kinds)
+            elif unseen:
                 rows = list(unseen.values())
                 args = [
                     typed_input([requests[i].inputs.get(name) for i in rows], self.inputs[name])
                     for name in spec.inputs
                 ]
-                values = spec.function(*args).astype(PANDAS_DTYPE[spec.dtype])
+                kinds = [self.inputs[name].kind for name in spec.inputs]
+                values = request_column(spec, args, kinds)
                 for key, value in zip(unseen, values.tolist(), strict=True):
                     memo[key] = scalar(value)
-                while len(memo) > MEMO_SIZE:
-                    memo.popitem(last=False)
+            while len(memo) > MEMO_SIZE:
+                memo.popitem(last=False)
             column = []
             for key in keys:
                 memo.move_to_end(key)

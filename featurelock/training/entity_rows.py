@@ -19,7 +19,7 @@ from featurelock.core.errors import DefinitionError, ValidationError
 from featurelock.data.schema import EVENT_TS
 from featurelock.features.catalog import Catalog
 from featurelock.features.declare import RequestInput, Service
-from featurelock.features.spec import PANDAS_DTYPE
+from featurelock.features.request_values import request_column
 from featurelock.stores.pit import check_at
 from featurelock.stores.retrieval import AS_OF_COLUMN
 
@@ -84,7 +84,8 @@ def request_columns(service: Service, catalog: Catalog, rows: pd.DataFrame) -> d
     for ref in service.request_features:
         spec = catalog.spec(ref)
         args = [rows[name].reset_index(drop=True) for name in spec.inputs]
-        out[spec.column] = spec.function(*args).astype(PANDAS_DTYPE[spec.dtype])
+        kinds = [catalog.project.request_inputs[name].kind for name in spec.inputs]
+        out[spec.column] = request_column(spec, args, kinds)
     return out
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from featurelock.features.build import compute_feature
 from featurelock.features.catalog import discover
+from featurelock.features.request_values import request_column
 from tests.conftest import nyc, ts, utc_series
 
 CATALOG = discover(nyc())
@@ -340,6 +341,31 @@ def test_sched_dep_hour_and_dow_are_local_new_york_time_on_dst_days():
     assert [None if pd.isna(v) else v for v in hour] == [5, 5, 1, 1, 23, None]
     assert [None if pd.isna(v) else v for v in dow] == [6, 5, 6, 6, 1, None]
     assert str(hour.dtype) == "Int64" and str(dow.dtype) == "Int64"
+
+
+def test_v2_row_functions_give_v1s_values_on_dst_days():
+    """sched_dep_hour@v2 and sched_dep_dow@v2 are row functions (per_row=True): the same hand-computed
+    values as v1, one row at a time, through the one offline rule (request_values.request_column)."""
+    sched = pd.Series(
+        pd.to_datetime(
+            [
+                "2013-03-10T09:00:00+00:00",
+                "2013-03-09T10:00:00+00:00",
+                "2013-11-03T05:30:00+00:00",
+                "2013-11-03T06:30:00+00:00",
+                "2013-12-31T23:59:00-05:00",
+                None,
+            ],
+            utc=True,
+        )
+    )
+    hour = request_column(CATALOG.spec("sched_dep_hour@v2"), [sched], ["timestamp"])
+    dow = request_column(CATALOG.spec("sched_dep_dow@v2"), [sched], ["timestamp"])
+    assert [None if pd.isna(v) else v for v in hour] == [5, 5, 1, 1, 23, None]
+    assert [None if pd.isna(v) else v for v in dow] == [6, 5, 6, 6, 1, None]
+    assert str(hour.dtype) == "Int64" and str(dow.dtype) == "Int64"
+    distance = request_column(CATALOG.spec("distance@v2"), [pd.Series([1400.0, None])], ["float"])
+    assert distance.dtype == "float64" and distance.iloc[0] == 1400.0 and math.isnan(distance.iloc[1])
 
 
 def test_distance_passes_miles_through_as_float():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pandas as pd
+import pytest
 
 from featurelock.features.catalog import discover
 from featurelock.serving.request_memo import RequestFeatures, input_key
@@ -78,3 +79,44 @@ def test_a_datetime_and_its_pandas_timestamp_have_one_key():
         assert input_key(moment) == ("time", pd.Timestamp(moment).value)
         assert input_key(moment) == input_key(pd.Timestamp(moment))
     assert input_key(datetime(2013, 1, 1)) == ("time", ("naive", datetime(2013, 1, 1)))
+
+
+@pytest.mark.slow
+def test_row_functions_served_one_by_one_equal_training_on_every_population_row(real_home):
+    """delay_model_v4's request features are v1's as row functions (per_row=True). On every row of
+    the real population (336k flights, cancelled included), each request served alone, its time
+    sent as the API sends it (a datetime with New York's offset), equals the column training
+    computed with v1's pandas functions and with v2's row functions."""
+    from featurelock.training.dataset import raw_store
+    from featurelock.training.population import build_population
+
+    project = nyc(real_home)
+    catalog = discover(project)
+    v1, v4 = project.service("delay_model_v1"), project.service("delay_model_v4")
+    store = raw_store(project)
+    pop = build_population(project, catalog.population(v1.population), store.knowledge_times()[-1], store)
+    new_york = timezone(timedelta(hours=-4))
+    requests = [
+        Request(
+            keys={},
+            inputs={
+                "sched_dep_time": None if pd.isna(t) else t.to_pydatetime().astimezone(new_york),
+                "distance": None if pd.isna(d) else int(d),
+            },
+            at=datetime(2013, 12, 30, tzinfo=UTC),
+        )
+        for t, d in zip(pop["sched_dep_time"], pop["distance"], strict=True)
+    ]
+    assert len(requests) > 300_000
+    inputs = service_inputs(v4, catalog)
+    frame = requests_frame(requests, (), inputs)
+    trained_v1 = request_columns(v1, catalog, frame)
+    trained_v4 = request_columns(v4, catalog, frame)
+    served = RequestFeatures([catalog.spec(r) for r in v4.request_features], inputs)
+    one_by_one = [served.evaluate([r]) for r in requests]
+    for old, new in (("sched_dep_hour_v1", "sched_dep_hour_v2"), ("sched_dep_dow_v1", "sched_dep_dow_v2")):
+        expected = [None if pd.isna(v) else v for v in trained_v1[old].tolist()]
+        assert [None if pd.isna(v) else v for v in trained_v4[new].tolist()] == expected
+        assert [row[new][0] for row in one_by_one] == expected
+    expected = [None if pd.isna(v) else v for v in trained_v1["distance_v1"].tolist()]
+    assert [row["distance_v2"][0] for row in one_by_one] == expected
