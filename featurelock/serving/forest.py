@@ -19,9 +19,9 @@ import numpy as np
 
 class CompiledForest:
     """The trees as flat arrays of all nodes (tree after tree): a node's feature, threshold, where a
-        missing value goes, its value, and its two children at ``children[2 i]`` (left) and
-        ``children[2 i + 1]`` (right); a leaf's children are itself, so walking ``depth`` levels from
-        every root lands each tree on its leaf. Trees are walked deepest first, each level moving only
+    missing value goes, its value, and its two children at ``children[2 i]`` (left) and
+    ``children[2 i + 1]`` (right); a leaf's children are itself, so walking ``depth`` levels from
+    every root lands each tree on its leaf. Trees are walked deepest first, each level moving only
     the trees deeper than it (a prefix: ~30% fewer steps on a 200-tree model), and put back in
     scikit-learn's order before the sum."""
 

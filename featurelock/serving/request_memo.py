@@ -62,9 +62,11 @@ class RequestFeatures:
     def evaluate(self, requests: Sequence[Request]) -> dict[str, list[Any]]:
         """Column -> one value per request (None for missing), in request order."""
         out: dict[str, list[Any]] = {}
+        names = dict.fromkeys(name for spec in self.specs for name in spec.inputs)  # each input once
+        identities = {name: [input_key(r.inputs.get(name)) for r in requests] for name in names}
         for spec in self.specs:
             memo = self.memos[spec.column]
-            keys = [tuple(input_key(r.inputs.get(name)) for name in spec.inputs) for r in requests]
+            keys = list(zip(*[identities[name] for name in spec.inputs], strict=True)) or [()] * len(requests)
             unseen: dict[tuple, int] = {}
             for i, key in enumerate(keys):
                 if key not in memo and key not in unseen:

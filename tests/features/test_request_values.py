@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pandas as pd
 import pytest
 
-from featurelock.core.errors import DefinitionError, LockError
+from featurelock.core.errors import DefinitionError, LockError, ValidationError
 from featurelock.features.declare import RequestInput
 from featurelock.features.fingerprint import fingerprint
 from featurelock.features.request_values import request_column, row_input, row_output, row_value
@@ -33,21 +33,25 @@ def spec_of(dtype: str, function=None, per_row: bool = True):
 
 
 def test_row_inputs_are_canonical_whatever_form_they_arrive_in():
-    moment = pd.Timestamp("2013-11-03T06:30:00Z").as_unit("ns")
+    moment = datetime(2013, 11, 3, 6, 30, 0, 5, tzinfo=UTC)
     for given in (
-        datetime(2013, 11, 3, 1, 30, tzinfo=EST),  # the API's datetime, another offset
-        datetime(2013, 11, 3, 6, 30),  # naive: UTC, as typed_input reads it
-        "2013-11-03T01:30:00-05:00",  # a receipt's text
-        pd.Timestamp("2013-11-03T06:30:00Z").as_unit("us"),
+        datetime(2013, 11, 3, 1, 30, 0, 5, tzinfo=EST),  # the API's datetime, another offset
+        datetime(2013, 11, 3, 6, 30, 0, 5),  # naive: UTC, as typed_input reads it
+        "2013-11-03T01:30:00.000005-05:00",  # a receipt's text
+        pd.Timestamp("2013-11-03T06:30:00.000005Z").as_unit("ns"),  # a typed column's value
     ):
         got = row_input(given, "timestamp")
-        assert got == moment and got.tzinfo is UTC and got.unit == "ns"
-    assert row_input(moment, "timestamp") is moment  # a typed column's value passes as it is
+        assert got == moment and type(got) is datetime and got.tzinfo is UTC
     for missing in (None, float("nan"), pd.NaT, pd.NA):
         assert row_input(missing, "timestamp") is None and row_input(missing, "float") is None
     assert row_input(2475, "float") == 2475.0 and type(row_input(2475, "float")) is float
     assert row_input(3.0, "int") == 3 and type(row_input(3.0, "int")) is int
     assert row_input("N14228", "string") == "N14228"
+
+
+def test_a_timestamp_with_nanoseconds_is_refused_not_truncated():
+    with pytest.raises(ValidationError, match=r"has nanoseconds \(7\).*round the input to microseconds"):
+        row_input(pd.Timestamp("2013-11-03T06:30:00.000000007Z"), "timestamp")
 
 
 def test_the_same_inputs_give_the_same_row_input_typed_or_raw():
