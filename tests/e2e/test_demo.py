@@ -44,7 +44,7 @@ def demo_home(tmp_path_factory) -> tuple[Path, str]:
 def test_demo_ingests_builds_and_registers_versioned_views(demo_home):
     home, out = demo_home
     assert "flights   written    336,776 rows" in out
-    assert "20 feature versions and 1 population(s), all locked and unchanged" in out
+    assert "23 feature versions and 1 population(s), all locked and unchanged" in out
     assert (
         "carrier_stats    ttl=1:00:00  [carrier_delayed_share_24h_v1, carrier_dep_delay_mean_7d_v1, "
         "carrier_dep_delay_mean_7d_v2]" in out

@@ -146,6 +146,7 @@ def test_concurrent_applies_leave_the_sql_registry_consistent(prod_home):
         "delay_model_v1",
         "delay_model_v2",
         "delay_model_v3",
+        "delay_model_v4",
     ]
 
 

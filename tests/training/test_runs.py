@@ -186,10 +186,11 @@ def test_lineage_lists_services_and_runs(run_home):
 
     _, v1 = run_home
     info = lineage(nyc(), "carrier_dep_delay_mean_7d@v1")
-    assert info.services == ["delay_model_v1"]
+    assert info.services == ["delay_model_v1", "delay_model_v4"]
     assert v1.run_id in info.runs
     shared = lineage(nyc(), "origin_temp@v1")
-    assert shared.services == ["delay_model_v1", "delay_model_v2"]  # v3 reads origin_temp@v2
+    assert shared.services == ["delay_model_v1", "delay_model_v2", "delay_model_v4"]  # v3: origin_temp@v2
+    assert lineage(nyc(), "sched_dep_hour@v2").services == ["delay_model_v4"]
     assert lineage(nyc(), "origin_temp@v2").services == ["delay_model_v3"]
     assert lineage(nyc(), "carrier_dep_delay_mean_7d@v2").services == ["delay_model_v2", "delay_model_v3"]
     assert v1.run_id not in lineage(nyc(), "carrier_dep_delay_mean_7d@v2").runs
