@@ -47,7 +47,6 @@ class CompiledForest:
         self.roots = starts[order]
         self.unorder = np.argsort(order, kind="stable")  # back to scikit-learn's tree order to sum
         self.moving = [int((depths > level).sum()) for level in range(int(depths.max()))]
-        self.depth = len(self.moving)
         self.baseline = float(np.asarray(model._baseline_prediction).ravel()[0])
 
     def raw(self, x: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -23,10 +23,10 @@ import pandas as pd
 from featurelock.features.declare import RequestInput
 from featurelock.features.request_values import request_column, row_value
 from featurelock.features.spec import FeatureSpec
+from featurelock.stores.pit import to_micros
 from featurelock.training.entity_rows import Request, typed_input
 
 MEMO_SIZE = 65_536  # distinct input tuples remembered per feature version
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def input_key(value: Any) -> tuple[str, Any]:
@@ -36,11 +36,8 @@ def input_key(value: Any) -> tuple[str, Any]:
         return ("missing", None)
     if isinstance(value, pd.Timestamp):
         return ("time", value.value if value.tzinfo else ("naive", value))
-    if isinstance(value, datetime):  # exact integer arithmetic: what pd.Timestamp(value).value gives
-        if value.tzinfo is None:
-            return ("time", ("naive", value))
-        since = value - _EPOCH
-        return ("time", (since.days * 86_400 + since.seconds) * 1_000_000_000 + since.microseconds * 1_000)
+    if isinstance(value, datetime):  # exact integers: what pd.Timestamp(value).value gives
+        return ("time", to_micros(value) * 1_000 if value.tzinfo else ("naive", value))
     return (type(value).__name__, value)
 
 
@@ -71,8 +68,8 @@ class RequestFeatures:
             for i, key in enumerate(keys):
                 if key not in memo and key not in unseen:
                     unseen[key] = i  # the first request holding these inputs stands for them all
+            kinds = [self.inputs[name].kind for name in spec.inputs]
             if unseen and spec.per_row:  # one call per unseen input, no pandas
-                kinds = [self.inputs[name].kind for name in spec.inputs]
                 for key, i in unseen.items():
                     memo[key] = row_value(spec, [requests[i].inputs.get(name) for name in spec.inputs], kinds)
             elif unseen:
@@ -81,7 +78,6 @@ class RequestFeatures:
                     typed_input([requests[i].inputs.get(name) for i in rows], self.inputs[name])
                     for name in spec.inputs
                 ]
-                kinds = [self.inputs[name].kind for name in spec.inputs]
                 values = request_column(spec, args, kinds)
                 for key, value in zip(unseen, values.tolist(), strict=True):
                     memo[key] = scalar(value)
