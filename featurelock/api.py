@@ -67,12 +67,14 @@ def training_set(
     as_of: object | None = None,
     profile: str = "local",
     out: str | Path | None = None,
+    knowledge: str | None = None,
 ) -> TrainingSet:
     """The canonical training set of ``service`` as known at ``as_of`` (default: the newest knowledge
-    time); with ``out``, also written there (``training_set.parquet`` and ``manifest.json``)."""
+    time); with ``out``, also written there (``training_set.parquet`` and ``manifest.json``).
+    ``knowledge``: ``as-of`` or ``row`` (default: the service's; see ``Service.knowledge``)."""
     from featurelock.training.dataset import build_training_set, write_training_set
 
-    built = build_training_set(project, service, as_of=as_of, profile=profile)
+    built = build_training_set(project, service, as_of=as_of, profile=profile, knowledge=knowledge)
     if out is not None:
         write_training_set(project, built, Path(out))
     return built
@@ -105,6 +107,7 @@ def train(
     as_of: object | None = None,
     promote: bool = False,
     profile: str = "local",
+    knowledge: str | None = None,
 ) -> Any:
     """Train ``service``'s model (a declared spec, or the ad-hoc ``estimator``) and its baseline;
     write and return the run (``run_id``, ``path``, ``record``). An ad-hoc estimator is recorded
@@ -119,6 +122,7 @@ def train(
         seed=seed,
         params=dict(params or {}),
         as_of=None if as_of is None else str(as_of),
+        knowledge=knowledge,
     )
     result = train_run(
         project, config, profile=profile, estimator=estimator, trusted_types=tuple(trusted_types)

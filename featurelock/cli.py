@@ -23,6 +23,14 @@ from featurelock import pipeline
 from featurelock.core.errors import FeaturelockError
 
 PROFILES = ("local", "production", "spark")
+KNOWLEDGE_HELP = (
+    "as-of: every row sees what was known at --as-of; row: each row also sees only feature rows "
+    "created by its own prediction time (what serving could have known) [default: the service's]."
+)
+
+
+def knowledge_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--knowledge", type=click.Choice(("as-of", "row")), help=KNOWLEDGE_HELP)(function)
 
 
 # ---- output ------------------------------------------------------------------------------------
@@ -189,11 +197,18 @@ def features() -> None:
     pass
 
 
-@features.command("build", help="Check the lock, then compute one Parquet table per feature view (DuckDB).")
+@features.command(
+    "build",
+    help="Check the lock, then compute one Parquet table per feature view: incrementally, only the "
+    "knowledge times and (for features with a lookback) the grid points new batches reach.",
+)
+@click.option(
+    "--full", is_flag=True, help="Recompute every view at every knowledge time from nothing (same tables)."
+)
 @common
 @click.pass_context
-def features_build(ctx: click.Context, **kw: Any) -> None:
-    pipeline.features_build(context(ctx, **kw).session)
+def features_build(ctx: click.Context, full: bool, **kw: Any) -> None:
+    pipeline.features_build(context(ctx, **kw).session, full=full)
 
 
 @cli.command(
@@ -276,13 +291,20 @@ def dataset() -> None:
     type=click.Path(file_okay=False),
     help="Output folder [default: <data>/datasets/<service>-<hash>].",
 )
+@knowledge_option
 @json_option
 @common
 @click.pass_context
 def dataset_build(
-    ctx: click.Context, service: str, as_of: str | None, out: str | None, as_json: bool, **kw: Any
+    ctx: click.Context,
+    service: str,
+    as_of: str | None,
+    out: str | None,
+    knowledge: str | None,
+    as_json: bool,
+    **kw: Any,
 ) -> None:
-    pipeline.dataset_build(context(ctx, as_json=as_json, **kw).session, service, as_of, out)
+    pipeline.dataset_build(context(ctx, as_json=as_json, **kw).session, service, as_of, out, knowledge)
 
 
 @dataset.command("verify", help="Rebuild from a manifest (or its folder) and compare; exit 1 if different.")
@@ -326,6 +348,7 @@ def dataset_verify(ctx: click.Context, manifest: str, as_json: bool, **kw: Any) 
 @click.option("--seed", type=int, help="Random seed [default: the service's].")
 @click.option("--params", help="Hyperparameters as JSON, e.g. '{\"max_iter\": 100}' [default: the spec's].")
 @click.option("--as-of", help="Knowledge time of the training set [default: the newest].")
+@knowledge_option
 @click.option("--promote", is_flag=True, help="Promote the run (serve it) when done.")
 @common
 @click.pass_context
@@ -336,10 +359,11 @@ def train(
     seed: int | None,
     params: str | None,
     as_of: str | None,
+    knowledge: str | None,
     promote: bool,
     **kw: Any,
 ) -> None:
-    pipeline.train(context(ctx, **kw).session, service, model, seed, params, as_of, promote)
+    pipeline.train(context(ctx, **kw).session, service, model, seed, params, as_of, promote, knowledge)
 
 
 @cli.group(
@@ -527,7 +551,9 @@ def demo(ctx: click.Context, service: str | None, **kw: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; an error becomes one line (the traceback only with --debug)."""
     try:
-        cli.main(
+        # Under standalone_mode=False click returns the code a command gave ctx.exit() instead of
+        # raising it: that code is the command's verdict (a check that found a difference is 1).
+        returned = cli.main(
             args=list(argv) if argv is not None else None, prog_name="featurelock", standalone_mode=False
         )
     except click.exceptions.Exit as exc:
@@ -543,6 +569,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         click.echo(f"featurelock: error: {one_line(exc)}", err=True)
         return 2 if isinstance(exc, FeaturelockError) else 1
+    if isinstance(returned, int) and not isinstance(returned, bool):
+        return returned
     return 0
 
 

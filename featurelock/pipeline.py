@@ -87,7 +87,7 @@ def ingest(s: Session, file: str | None, table: str | None, knowledge_time: str 
             publish_raw(store, progress=s.out.say)
 
 
-def features_build(s: Session) -> None:
+def features_build(s: Session, full: bool = False) -> None:
     from featurelock.features.build import build_feature_tables
     from featurelock.features.feast_repo import BUILD_ENGINE
     from featurelock.features.lockfile import check_lock
@@ -105,8 +105,11 @@ def features_build(s: Session) -> None:
             "all locked and unchanged"
         )
     engine = BUILD_ENGINE[s.profile]
-    with s.out.step(f"build feature tables ({'Spark' if engine == 'spark' else 'DuckDB'})"):
-        tables = build_feature_tables(catalog, raw_store(project), project.feature_tables_dir, engine=engine)
+    how = "from nothing" if full else "incremental"
+    with s.out.step(f"build feature tables ({'Spark' if engine == 'spark' else 'DuckDB'}, {how})"):
+        tables = build_feature_tables(
+            catalog, raw_store(project), project.feature_tables_dir, engine=engine, full=full
+        )
         for t in tables:
             s.out.say(f"    {t.view:<16} {t.rows:>9,} rows -> {t.path}")
     if s.profile == "production":
@@ -124,11 +127,15 @@ def apply(s: Session) -> None:
         feast_repo.apply(s.project, s.profile)
 
 
-def dataset_build(s: Session, service: str, as_of: str | None, out: str | None) -> dict[str, Any]:
+def dataset_build(
+    s: Session, service: str, as_of: str | None, out: str | None, knowledge: str | None = None
+) -> dict[str, Any]:
     from featurelock.training.dataset import build_training_set, write_training_set
 
     with s.out.step(f"build training set for service {service}"):
-        training_set = build_training_set(s.project, service, as_of=as_of, profile=s.profile)
+        training_set = build_training_set(
+            s.project, service, as_of=as_of, profile=s.profile, knowledge=knowledge
+        )
         folder = write_training_set(s.project, training_set, Path(out) if out else None)
     m = training_set.manifest
     summary = {
@@ -136,6 +143,7 @@ def dataset_build(s: Session, service: str, as_of: str | None, out: str | None) 
         "rows": m["rows"],
         "as_of": m["as_of"],
         "as_of_source": m["as_of_source"],
+        "knowledge": m["knowledge"],
         "sha256": m["content_sha256"],
         "folder": str(folder),
     }
@@ -144,6 +152,7 @@ def dataset_build(s: Session, service: str, as_of: str | None, out: str | None) 
     else:
         s.out.say(f"    rows      {m['rows']:,}")
         s.out.say(f"    as_of     {m['as_of']} ({m['as_of_source']})")
+        s.out.say(f"    knowledge {m['knowledge']}")
         s.out.say(f"    sha256    {m['content_sha256']}")
         s.out.say(f"    written   {folder}/training_set.parquet, manifest.json")
     return summary
@@ -157,6 +166,7 @@ def train(
     params: str | None = None,
     as_of: str | None = None,
     promote: bool = False,
+    knowledge: str | None = None,
 ) -> Any:
     from featurelock.training.model import RunConfig
     from featurelock.training.runs import promote as promote_run
@@ -170,7 +180,9 @@ def train(
         ) from exc
     if not isinstance(hyper, dict):
         raise ValidationError(f"--params {params!r} is not a JSON object; e.g. '{{\"max_iter\": 100}}'.")
-    config = RunConfig(service=service, model=model, seed=seed, params=hyper, as_of=as_of)
+    config = RunConfig(
+        service=service, model=model, seed=seed, params=hyper, as_of=as_of, knowledge=knowledge
+    )
     with s.out.step(f"train on service {service}"):
         result = train_run(s.project, config, profile=s.profile, progress=s.out.say)
     m = result.record["metrics"]

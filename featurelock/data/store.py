@@ -71,14 +71,29 @@ class RawStore:
         times = {_knowledge_of(f) for t in self.sources for f in self.batch_files(t)}
         return sorted(times)
 
-    def read(self, table: str, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
-        """All rows of ``table`` known at ``as_of`` (all rows if None), sorted by key, event, created."""
+    def read(
+        self,
+        table: str,
+        as_of: pd.Timestamp | None = None,
+        between: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+    ) -> pd.DataFrame:
+        """All rows of ``table`` known at ``as_of`` (all rows if None), sorted by key, event, created.
+
+        ``between`` (``lo``, ``hi``): only rows whose ``event_timestamp`` lies in ``[lo, hi]``, read
+        with Parquet's row-group statistics (an incremental build reads a window, not the history).
+        """
         schema = check_table(table, self.sources)
         files = self.batch_files(table, as_of)
         dtypes = expected_dtypes(schema)
         if not files:
             return pd.DataFrame({c: pd.Series(dtype=d) for c, d in dtypes.items()})
-        frame = pd.concat([pq.read_table(f).to_pandas() for f in files], ignore_index=True)
+        where = None
+        if between is not None:
+            lo, hi = (
+                pa.scalar(pd.Timestamp(t).as_unit("ns").value, pa.timestamp("ns", tz="UTC")) for t in between
+            )
+            where = [(EVENT_TS, ">=", lo), (EVENT_TS, "<=", hi)]
+        frame = pd.concat([pq.read_table(f, filters=where).to_pandas() for f in files], ignore_index=True)
         frame = frame[list(dtypes)].astype(dtypes)
         return frame.sort_values([schema.key, EVENT_TS, CREATED_TS], kind="mergesort").reset_index(drop=True)
 

@@ -1,17 +1,23 @@
-"""Build the feature tables with DuckDB: one Parquet table per feature view.
+"""Build the feature tables with DuckDB (or Spark): one Parquet table per feature view.
 
 For every knowledge time K declared in the raw store (ascending), the raw tables are taken as
 known at K (newest row per (key, event_timestamp) among rows with created_timestamp <= K), each
 view's grid and feature SQL run over them, and the rows whose values are new or changed since
-the previous knowledge time are emitted with ``created_timestamp = K``. Rebuilding from the same
-batches gives the same rows: nothing reads the wall clock, every output is sorted explicitly,
-and aggregates are exact (integers, DECIMAL), so DuckDB's thread count cannot change a value.
+the previous knowledge time (compared with the newest row emitted per grid point) are emitted
+with ``created_timestamp = K``. Rebuilding from the same batches gives the same rows: nothing
+reads the wall clock, every output is sorted explicitly, and aggregates are exact (integers,
+DECIMAL), so DuckDB's thread count cannot change a value.
+
+A build is incremental (see ``build_feature_tables`` and ``increments``): knowledge times a
+previous build covered are not computed again, and a view whose features declare a ``lookback``
+recomputes only what a new batch can reach. ``full=True`` gives the same tables from nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -23,6 +29,17 @@ from featurelock.data.store import RawStore, write_parquet
 from featurelock.features.catalog import Catalog
 from featurelock.features.declare import View
 from featurelock.features.generations import new_generation
+from featurelock.features.increments import (
+    BuildRecord,
+    ViewState,
+    batch_window,
+    consumed,
+    new_points,
+    raw_views,
+    read_record,
+    resumable,
+    view_fingerprints,
+)
 from featurelock.features.spec import PANDAS_DTYPE, FeatureSpec
 
 ENGINES = ("duckdb", "spark")
@@ -167,18 +184,103 @@ def compute_feature(
     )
 
 
-def _changed_rows(current: pd.DataFrame, previous: pd.DataFrame | None, keys: list[str]) -> pd.DataFrame:
-    """Rows of ``current`` that are new, or whose values differ (null-safely) from ``previous``."""
-    if previous is None or previous.empty:
-        return current
-    merged = current.merge(previous, on=keys, how="left", suffixes=("", "__prev"), indicator=True)
-    changed = merged["_merge"] == "left_only"
-    for column in [c for c in current.columns if c not in keys]:
-        a, b = merged[column], merged[f"{column}__prev"]
-        both_null = a.isna() & b.isna()
-        differ = (a.astype(object) != b.astype(object)) & ~both_null
-        changed |= differ.fillna(True).astype(bool)
-    return current[changed.to_numpy()].reset_index(drop=True)
+def view_lookback(specs: list[FeatureSpec]) -> timedelta | None:
+    """A view's lookback: the longest its features declare, or None if one declares none (then
+    the view is recomputed in full at every knowledge time)."""
+    if not specs or any(s.lookback is None for s in specs):
+        return None
+    return max(s.lookback for s in specs if s.lookback is not None)
+
+
+@dataclass
+class _Known:
+    """The raw tables as known at one knowledge time, read only when a view needs them whole."""
+
+    store: RawStore
+    known: pd.Timestamp
+    engine: str
+    _tables: dict[str, pd.DataFrame] | None = None
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        if self._tables is None:
+            self._tables = {
+                name: latest_as_known(self.store.read(name, self.known), source.key)
+                for name, source in self.store.sources.items()
+            }
+            if self.engine == "spark":  # to Spark once per knowledge time, not once per view
+                from featurelock.features.spark_build import register_frames
+                from featurelock.stores.spark_session import spark_session
+
+                register_frames(spark_session(), self._tables)
+        return self._tables
+
+    def window(self, lo: pd.Timestamp, hi: pd.Timestamp) -> dict[str, pd.DataFrame]:
+        """Event-timed tables restricted to events in ``[lo, hi]``; static tables whole."""
+        return {
+            name: latest_as_known(
+                self.store.read(name, self.known, between=None if source.static else (lo, hi)), source.key
+            )
+            for name, source in self.store.sources.items()
+        }
+
+
+def _full(
+    known: _Known, view: View, keys: tuple[str, ...], specs: list[FeatureSpec], threads: int | None
+) -> pd.DataFrame:
+    if known.engine == "spark":
+        from featurelock.features.spark_build import compute_view_spark
+
+        known.tables()  # registered on Spark
+        return compute_view_spark(None, view, keys, specs)
+    return compute_view(known.tables(), view, keys, specs, threads=threads)
+
+
+def _incremental(
+    known: _Known,
+    view: View,
+    keys: tuple[str, ...],
+    specs: list[FeatureSpec],
+    state: ViewState,
+    lookback: timedelta,
+    changed: tuple[pd.Timestamp, pd.Timestamp],
+    threads: int | None,
+) -> tuple[pd.DataFrame, pd.Timestamp, pd.Timestamp]:
+    """The grid points a batch can change, computed from the raw rows they can read.
+
+    A batch's events in ``[e0, e1]`` reach the grid points within ``lookback`` of them; grid points
+    new since the last knowledge time (a new key, a longer span) are added, widening the window to
+    cover them. Those points are computed from the event-timed rows within ``lookback`` of the
+    window (static tables whole); every other point keeps its value (that is what a lookback
+    declares, and ``featurelock lock`` tries it)."""
+    lo, hi = changed[0] - lookback, changed[1] + lookback
+    con = _connect(threads)
+    raw_views(con, known.store, known.known)
+    _run(
+        con,
+        f"CREATE TEMP TABLE __grid AS SELECT {', '.join(keys)}, {EVENT_TS} FROM ({view.grid_sql})",
+        f"the grid of view {view.name!r} (its View declaration)",
+    )
+    point_keys = [*keys, EVENT_TS]
+    known_points = naive_utc(state.known_points())
+    if new_points(con, "__grid", known_points, point_keys):
+        first, last = con.execute(f"SELECT min({EVENT_TS}), max({EVENT_TS}) FROM __new").fetchone()
+        lo, hi = min(lo, _utc(first)), max(hi, _utc(last))
+    window = f"{EVENT_TS} BETWEEN TIMESTAMP '{_naive(lo)}' AND TIMESTAMP '{_naive(hi)}'"
+    grid = con.execute(f"SELECT * FROM __grid WHERE {window} ORDER BY ALL").df()
+    con.close()
+    grid[EVENT_TS] = pd.to_datetime(grid[EVENT_TS]).dt.as_unit("us")
+    tables = known.window(lo - lookback, hi + lookback)
+    current = compute_view(tables, view, keys, specs, grid=grid, threads=threads, engine=known.engine)
+    return current, lo, hi
+
+
+def _utc(value: object) -> pd.Timestamp:
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def _naive(stamp: pd.Timestamp) -> str:
+    return stamp.tz_convert("UTC").tz_localize(None).isoformat()
 
 
 def build_feature_tables(
@@ -188,10 +290,18 @@ def build_feature_tables(
     threads: int | None = None,
     progress: Callable[[str], None] = lambda _msg: None,
     engine: str = "duckdb",
+    full: bool = False,
 ) -> list[ViewTable]:
     """Compute every view's table from the raw store and publish them as one generation.
 
     ``engine`` (``duckdb`` or ``spark``) runs the feature SQL; the tables are the same either way.
+
+    Incremental by default: a build continues from the previous generation's record
+    (``increments.BuildRecord``) and processes only the knowledge times it has not seen; at each,
+    a view whose features all declare a ``lookback`` recomputes only the grid points the new
+    batches can reach, every other view is recomputed whole. ``full=True`` starts from nothing and
+    recomputes every view whole at every knowledge time; both give the same tables, so the same
+    generation name. A view whose features changed (a new version) is rebuilt from its start.
 
     ``out_dir`` is the link readers open (``<out_dir>/<view>.parquet``); it is switched once, after
     every table is written (see ``generations``), so a failed or killed build changes nothing.
@@ -201,38 +311,56 @@ def build_feature_tables(
     times = store.knowledge_times()
     if not times:
         raise DefinitionError("The raw store is empty; run `featurelock ingest` first.")
-    emitted: dict[str, list[pd.DataFrame]] = {v.name: [] for v in catalog.views()}
-    latest: dict[str, pd.DataFrame | None] = {v.name: None for v in catalog.views()}
+    fingerprints = catalog.fingerprints()
+    wanted = {
+        v.name: view_fingerprints({s.ref: fingerprints[s.ref] for s in catalog.view_features(v.name)})
+        for v in catalog.views()
+    }
+    record = None if full else resumable(read_record(out_dir), store, times)
+    states: dict[str, ViewState] = {}
+    for view in catalog.views():
+        keys = [*project.view_join_keys(view.name), EVENT_TS]
+        previous = out_dir / f"{view.name}.parquet"
+        if record is not None and record.views.get(view.name) == wanted[view.name] and previous.exists():
+            states[view.name] = ViewState.resumed(
+                pd.read_parquet(previous), keys, list(record.knowledge_times)
+            )
+            progress(f"  {view.name}: continues from {record.knowledge_times[-1].isoformat()}")
+        else:
+            states[view.name] = ViewState(keys)
     for known in times:
-        tables = {
-            name: latest_as_known(store.read(name, known), source.key)
-            for name, source in store.sources.items()
-        }
-        if engine == "spark":  # the raw frames go to Spark once per knowledge time, not once per view
-            from featurelock.features.spark_build import compute_view_spark, register_frames
-            from featurelock.stores.spark_session import spark_session
-
-            register_frames(spark_session(), tables)
-        for view in catalog.views():
-            join_keys = project.view_join_keys(view.name)
-            keys = [*join_keys, EVENT_TS]
+        todo = [v for v in catalog.views() if known not in states[v.name].done]
+        if not todo:
+            continue
+        moment = _Known(store, known, engine)
+        window = None if full else batch_window(store, known)
+        plans = []
+        for view in todo:
             specs = catalog.view_features(view.name)
-            if engine == "spark":
-                current = compute_view_spark(None, view, join_keys, specs)
+            lookback = view_lookback(specs)
+            state = states[view.name]
+            incremental = lookback is not None and window is not None and state.newest is not None
+            plans.append((not incremental, view, specs, lookback))
+        # whole recomputes first: on Spark the whole tables stay registered until the windows come
+        for whole, view, specs, lookback in sorted(plans, key=lambda p: (not p[0], p[1].name)):
+            join_keys = project.view_join_keys(view.name)
+            state = states[view.name]
+            if whole:
+                current = _full(moment, view, join_keys, specs, threads)
+                emitted = state.advance(known, current)
             else:
-                current = compute_view(tables, view, join_keys, specs, threads=threads)
-            new = _changed_rows(current, latest[view.name], keys)
-            new.insert(len(keys), CREATED_TS, pd.Series([known] * len(new), dtype="datetime64[ns, UTC]"))
-            emitted[view.name].append(new)
-            latest[view.name] = current
-            progress(f"  {view.name}: {len(new):,} row(s) known at {known.isoformat()}")
+                assert lookback is not None and window is not None
+                current, lo, hi = _incremental(
+                    moment, view, join_keys, specs, state, lookback, window, threads
+                )
+                emitted = state.advance(known, current, lo, hi)
+            how = "" if whole else f" ({len(current):,} grid point(s) recomputed)"
+            progress(f"  {view.name}: {emitted:,} row(s) known at {known.isoformat()}{how}")
     results = []
     with new_generation(out_dir) as folder:  # all tables switch in together, or none does
         for view in catalog.views():
-            table = pd.concat(emitted[view.name], ignore_index=True)
-            table = table.sort_values(
-                [*project.view_join_keys(view.name), EVENT_TS, CREATED_TS], kind="mergesort"
-            )
-            write_parquet(table.reset_index(drop=True), folder / f"{view.name}.parquet")
+            table = states[view.name].table()
+            write_parquet(table, folder / f"{view.name}.parquet")
             results.append(ViewTable(view.name, out_dir / f"{view.name}.parquet", len(table), tuple(times)))
+    BuildRecord(tuple(times), consumed(store, times[-1]), wanted).write(out_dir)
     return results

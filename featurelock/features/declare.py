@@ -11,6 +11,19 @@ from typing import Any
 from featurelock.core.errors import DefinitionError
 
 REQUEST_KINDS = ("string", "int", "float", "timestamp")
+KNOWLEDGE_MODES = ("as-of", "row")
+
+
+def check_knowledge(value: object, what: str = "knowledge") -> str:
+    """A training set's knowledge mode: ``as-of`` (one knowledge time for every row) or ``row``
+    (each row also sees only feature rows known at its own prediction time)."""
+    if value not in KNOWLEDGE_MODES:
+        raise DefinitionError(
+            f"{what}={value!r} is not a knowledge mode; expected one of {list(KNOWLEDGE_MODES)}: "
+            "'row' for a service trained on data that keeps arriving (each row sees what serving "
+            "could have known at its prediction time), 'as-of' for one knowledge time for every row."
+        )
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -88,6 +101,9 @@ class Service:
 
     A model's feature list is ``features`` (Feast-served, in this order) then ``request_features``.
     ``holdout_from``: entity rows whose prediction time is at or after it form the holdout.
+    ``knowledge``: ``as-of`` (default; every row sees what was known at the set's as_of) or ``row``
+    (each row also sees only feature rows created at or before its own prediction time: what the
+    online store could have served then; see docs/semantics.md).
     """
 
     name: str
@@ -99,6 +115,10 @@ class Service:
     holdout_from: str
     description: str
     seed: int = 0
+    knowledge: str = "as-of"
+
+    def __post_init__(self) -> None:
+        check_knowledge(self.knowledge, f"Service({self.name!r}).knowledge")
 
     @property
     def all_refs(self) -> tuple[str, ...]:

@@ -29,6 +29,7 @@ import json
 import re
 import tokenize
 from collections.abc import Mapping
+from datetime import timedelta
 
 from featurelock.features.spec import FeatureSpec
 
@@ -195,5 +196,7 @@ def fingerprint(spec: FeatureSpec, source: str, grid_sql: str | None, reads: Map
     }
     if spec.per_row:  # only when set: the versions locked before it existed keep their fingerprints
         payload["per_row"] = True
+    if spec.lookback is not None:  # likewise: only when declared
+        payload["lookback_microseconds"] = spec.lookback // timedelta(microseconds=1)
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
     return "sha256:" + hashlib.sha256(blob).hexdigest()

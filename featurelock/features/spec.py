@@ -48,6 +48,7 @@ class FeatureSpec:
     module: str = ""  # the module's path inside the project, once discovered
     categorical: bool = False  # a modelling hint (one-hot encode), not part of the fingerprint
     per_row: bool = False  # request features: a function of one value per input (request_values)
+    lookback: timedelta | None = None  # sql features: how far in event time a value reads (builds)
 
     def at(self, path: str) -> FeatureSpec:
         return replace(self, module=path)
@@ -99,8 +100,38 @@ def sql_feature(
     owner: str,
     reads: tuple[str, ...] = (),
     categorical: bool = False,
+    lookback: timedelta | None = None,
 ) -> Callable[[Callable[[], str]], Callable[[], str]]:
-    """Declare a DuckDB SQL feature version; attaches a FeatureSpec as ``__feature__``."""
+    """Declare a DuckDB SQL feature version; attaches a FeatureSpec as ``__feature__``.
+
+    Parameters
+    ----------
+    entity, view, source : str
+        The entity it describes, the feature view (grid) it belongs to, its main raw table.
+    dtype : str
+        ``float64``, ``Int64`` or ``string``.
+    ttl : timedelta
+        How long a value stays servable after its grid time (0: forever).
+    owner : str
+        The team that answers for it.
+    reads : tuple of str
+        Refs of other feature versions it reads (their fingerprints enter its own).
+    categorical : bool
+        A modelling hint (one-hot encoded); not part of the fingerprint.
+    lookback : timedelta, optional
+        How far from its grid time ``t``, in event time, the raw rows its value reads may lie:
+        the value at ``t`` depends only on rows with ``event_timestamp`` in ``[t - lookback,
+        t + lookback]`` (forward too, for a feature that reads a time other than the event time,
+        such as an actual time that may precede a scheduled one). With it, ``featurelock features
+        build`` recomputes only the grid points within lookback of a new batch's events;
+        ``featurelock lock`` refuses a lookback its trial shows too short.
+        It enters the fingerprint only when set.
+    """
+    if lookback is not None and (not isinstance(lookback, timedelta) or lookback < timedelta(0)):
+        raise DefinitionError(
+            f"lookback={lookback!r} must be a non-negative timedelta (how far from a grid time, in "
+            "event time, the rows a value reads may lie), e.g. timedelta(days=8); or leave it out."
+        )
 
     def wrap(function: Callable[[], str]) -> Callable[[], str]:
         name, version = parse_column(function.__name__)
@@ -120,6 +151,7 @@ def sql_feature(
             reads=tuple(reads),
             module=function.__module__,
             categorical=categorical,
+            lookback=lookback,
         )
         return function
 

@@ -69,21 +69,22 @@ def _load_view(con: duckdb.DuckDBPyConnection, i: int, view: ViewRequest, as_of:
     )
 
 
-def newest_knowledge(views: Sequence[ViewRequest]) -> pd.Timestamp | None:
-    """The newest ``created_timestamp`` over the views read (None if no view has one): the as_of of
-    a retrieval that gave none, so every row known is visible and the job records which moment."""
+def knowledge_times(views: Sequence[ViewRequest]) -> list[pd.Timestamp]:
+    """Every distinct ``created_timestamp`` of the views read, ascending (empty if no view has one).
+    The newest is the as_of of a retrieval that gave none; all of them bound the knowledge slices
+    of a retrieval with knowledge per row (``retrieval.join_row_knowledge``)."""
     con = _connect(None)
-    newest = []
+    found: set[pd.Timestamp] = set()
     for view in views:
         if view.created_timestamp_column:
             column = f"{_q(view.created_timestamp_column)}::TIMESTAMPTZ"
-            value = con.execute(
-                f"SELECT max({column}) FROM read_parquet({string_literal(view.path)})"
-            ).fetchone()[0]
-            if value is not None:
-                newest.append(pd.Timestamp(value).tz_convert("UTC"))
+            rows = con.execute(
+                f"SELECT DISTINCT {column} FROM read_parquet({string_literal(view.path)}) "
+                f"WHERE {column} IS NOT NULL"
+            ).fetchall()
+            found.update(pd.Timestamp(r[0]).tz_convert("UTC") for r in rows)
     con.close()
-    return max(newest) if newest else None
+    return sorted(found)
 
 
 def _dictionary(values: pd.Series) -> tuple[np.ndarray, pd.DataFrame]:

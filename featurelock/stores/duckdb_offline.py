@@ -17,7 +17,7 @@ from feast.infra.offline_stores.duckdb import DuckDBOfflineStore, DuckDBOfflineS
 from feast.infra.offline_stores.offline_store import RetrievalJob
 from pydantic import StrictStr
 
-from featurelock.stores.duckdb_join import newest_knowledge, point_in_time_join
+from featurelock.stores.duckdb_join import knowledge_times, point_in_time_join
 from featurelock.stores.retrieval import historical_retrieval
 
 STORE_TYPE = "featurelock.stores.duckdb_offline.FeaturelockDuckDBOfflineStore"
@@ -32,9 +32,10 @@ class FeaturelockDuckDBOfflineStoreConfig(DuckDBOfflineStoreConfig):
 
 class FeaturelockDuckDBOfflineStore(DuckDBOfflineStore):
     """Historical retrieval through ``retrieval.historical_retrieval`` with this store's engine
-    (``_join`` and ``_newest_knowledge``; the Spark store overrides both)."""
+    (``_join`` and ``_knowledge_times``; the Spark store overrides both). ``filter_by_created_timestamp``
+    is honoured: knowledge per row (see ``retrieval``)."""
 
-    supports_filter_by_created_timestamp = False  # Feast raises NotImplementedError before calling us
+    supports_filter_by_created_timestamp = True  # knowledge per row (retrieval.join_row_knowledge)
 
     @staticmethod
     def _join(config: Any) -> Callable[..., pd.DataFrame]:
@@ -44,8 +45,8 @@ class FeaturelockDuckDBOfflineStore(DuckDBOfflineStore):
         )
 
     @staticmethod
-    def _newest_knowledge(views: list[Any]) -> pd.Timestamp | None:
-        return newest_knowledge(views)
+    def _knowledge_times(views: list[Any]) -> list[pd.Timestamp]:
+        return knowledge_times(views)
 
     @classmethod
     def get_historical_features(  # type: ignore[override]
@@ -68,5 +69,5 @@ class FeaturelockDuckDBOfflineStore(DuckDBOfflineStore):
             full_feature_names,
             filter_by_created_timestamp,
             join=cls._join(config),
-            newest_knowledge=cls._newest_knowledge,
+            knowledge_times=cls._knowledge_times,
         )

@@ -106,16 +106,21 @@ def point_in_time_join_pg(
     return out
 
 
-def newest_knowledge_pg(settings: PgSettings, views: list[ViewRequest]) -> pd.Timestamp | None:
-    """The newest ``created_timestamp`` of the views' tables (see ``duckdb_join.newest_knowledge``)."""
+def knowledge_times_pg(settings: PgSettings, views: list[ViewRequest]) -> list[pd.Timestamp]:
+    """Every distinct ``created_timestamp`` of the views' tables, ascending (see
+    ``duckdb_join.knowledge_times``)."""
+    found: set[pd.Timestamp] = set()
     with connect(settings) as conn:
-        values = [conn.execute(f"SELECT max(created_timestamp) FROM {v.path}").fetchone()[0] for v in views]
-    stamps = [pd.Timestamp(v).tz_convert("UTC") for v in values if v is not None]
-    return max(stamps) if stamps else None
+        for v in views:
+            rows = conn.execute(
+                f"SELECT DISTINCT created_timestamp FROM {v.path} WHERE created_timestamp IS NOT NULL"
+            ).fetchall()
+            found.update(pd.Timestamp(r[0]).tz_convert("UTC") for r in rows)
+    return sorted(found)
 
 
 class FeaturelockPostgreSQLOfflineStore(PostgreSQLOfflineStore):
-    supports_filter_by_created_timestamp = False
+    supports_filter_by_created_timestamp = True  # knowledge per row (retrieval.join_row_knowledge)
 
     @staticmethod
     def get_historical_features(
@@ -137,6 +142,6 @@ class FeaturelockPostgreSQLOfflineStore(PostgreSQLOfflineStore):
             full_feature_names,
             bool(kwargs.get("filter_by_created_timestamp")),
             join=lambda df, views, ts_col, as_of: point_in_time_join_pg(settings, df, views, ts_col, as_of),
-            newest_knowledge=lambda views: newest_knowledge_pg(settings, views),
+            knowledge_times=lambda views: knowledge_times_pg(settings, views),
             locate=lambda source: _table_of(source, settings.schema),
         )

@@ -10,8 +10,15 @@ call instead.
 What Feast accepts is accepted (drop-in): naive timestamps are UTC, an ``event_timestamp`` column
 of Python datetimes (object dtype) is parsed, views without entities join on time alone, a source's
 ``field_mapping`` renames its columns. What featurelock cannot honour is refused, not dropped:
-on-demand feature views (featurelock's request features are its own modules) and
-``filter_by_created_timestamp`` (``NotImplementedError``, as Feast's tests expect).
+on-demand feature views (featurelock's request features are its own modules).
+
+**Knowledge per row** is Feast's ``filter_by_created_timestamp=True`` (opt-in since Feast 0.66):
+each entity row also sees only feature rows with ``created_timestamp <=`` its own timestamp (what
+an online store materialized after each batch could have served then), and none after as_of.
+It is the as_of rule applied per row: a row at ``t`` is read with as_of ``min(t, as_of)``, and since
+visibility changes only at the views' knowledge times, rows are joined in slices, one per
+knowledge time (``join_row_knowledge``), by the store's own join. Views without a created
+timestamp column are unaffected, as in Feast.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -162,15 +170,8 @@ class EntityFrame:
     as_of: pd.Timestamp | None
 
 
-def check_entity_frame(
-    entity_df: object, filter_by_created_timestamp: bool = False, require_as_of: bool = False
-) -> EntityFrame:
+def check_entity_frame(entity_df: object, require_as_of: bool = False) -> EntityFrame:
     """Boundary checks shared by our offline stores: type, then time, then as_of."""
-    if filter_by_created_timestamp:
-        raise NotImplementedError(
-            "filter_by_created_timestamp is not supported by the featurelock offline stores; they "
-            f"filter on the {AS_OF_COLUMN!r} knowledge time of the entity frame instead."
-        )
     if not isinstance(entity_df, pd.DataFrame):
         raise ValidationError(
             f"entity_df must be a pandas DataFrame; got {type(entity_df).__name__} (SQL entity queries "
@@ -272,6 +273,54 @@ def view_requests(
     return requests
 
 
+Join = Callable[[pd.DataFrame, list[ViewRequest], str, pd.Timestamp | None], pd.DataFrame]
+
+
+def knowledge_slices(
+    stamps: pd.Series, as_of: pd.Timestamp | None, knowledge: list[pd.Timestamp]
+) -> tuple[np.ndarray, list[pd.Timestamp]]:
+    """For knowledge per row: each row's slice number and each slice's as_of.
+
+    A row at ``t`` may see feature rows created at or before ``min(t, as_of)``; the views'
+    knowledge times (``knowledge``, ascending) are the only moments that visibility changes, so
+    the row's slice is the newest knowledge time at or before ``min(t, as_of)``. Rows before
+    every knowledge time see nothing: their slice's as_of is one microsecond before the first.
+    """
+    known = [k for k in knowledge if as_of is None or k <= as_of]
+    if not known:
+        return np.zeros(len(stamps), dtype=np.int64), [knowledge[0] - pd.Timedelta(microseconds=1)]
+    bounds = pd.DatetimeIndex(known).tz_convert("UTC").as_unit("ns").asi8
+    limits = pd.DatetimeIndex(stamps).tz_convert("UTC").as_unit("ns").asi8
+    if as_of is not None:
+        limits = np.minimum(limits, pd.Timestamp(as_of).tz_convert("UTC").as_unit("ns").value)
+    slot = np.searchsorted(bounds, limits, side="right")  # 0: before every knowledge time
+    return slot.astype(np.int64), [known[0] - pd.Timedelta(microseconds=1), *known]
+
+
+def join_row_knowledge(
+    frame: pd.DataFrame,
+    views: list[ViewRequest],
+    ts_col: str,
+    as_of: pd.Timestamp | None,
+    knowledge: list[pd.Timestamp],
+    join: Join,
+) -> pd.DataFrame:
+    """``join`` with knowledge per row: one join per knowledge slice (``knowledge_slices``), each
+    with its own as_of, the rows put back in input order."""
+    if not knowledge:  # no view has a created timestamp: nothing to filter
+        return join(frame, views, ts_col, as_of)
+    slot, slice_as_of = knowledge_slices(frame[ts_col], as_of, knowledge)
+    parts = []
+    for number in np.unique(slot):  # ascending, so the output does not depend on the input's order
+        rows = np.flatnonzero(slot == number)
+        part = join(frame.iloc[rows].reset_index(drop=True), views, ts_col, slice_as_of[number])
+        part.index = rows
+        parts.append(part)
+    if not parts:
+        return join(frame, views, ts_col, as_of)
+    return pd.concat(parts).sort_index(kind="mergesort").reset_index(drop=True)
+
+
 def historical_retrieval(
     config: Any,
     feature_views: list[Any],
@@ -279,25 +328,33 @@ def historical_retrieval(
     entity_df: object,
     full_feature_names: bool,
     filter_by_created_timestamp: bool,
-    join: Callable[[pd.DataFrame, list[ViewRequest], str, pd.Timestamp | None], pd.DataFrame],
-    newest_knowledge: Callable[[list[ViewRequest]], pd.Timestamp | None],
+    join: Join,
+    knowledge_times: Callable[[list[ViewRequest]], list[pd.Timestamp]],
     locate: Callable[[Any], str] | None = None,
 ) -> FrameRetrievalJob:
     """``get_historical_features`` of every featurelock store: the boundary checks, what to read
-    from each view, then ``join(entity_df, views, timestamp column, as_of)`` (the store's engine).
-    Without an as_of in the frame, ``newest_knowledge(views)`` gives the one recorded."""
+    from each view, then ``join(entity_df, views, timestamp column, as_of)`` (the store's engine),
+    once, or once per knowledge slice with ``filter_by_created_timestamp`` (knowledge per row).
+    Without an as_of in the frame, the newest of ``knowledge_times(views)`` is the one recorded."""
     require = bool(getattr(config.offline_store, "require_as_of", False))
-    checked = check_entity_frame(entity_df, filter_by_created_timestamp, require)
+    checked = check_entity_frame(entity_df, require)
     check_no_on_demand_views(feature_views, feature_refs)
     views = view_requests(config, feature_views, feature_refs, full_feature_names, locate=locate)
     for view in views:
         check_join_keys(checked.frame, view.join_key_map, view.name)
     as_of, source = checked.as_of, "entity_df"
+    knowledge: list[pd.Timestamp] = []
+    if as_of is None or filter_by_created_timestamp:
+        knowledge = knowledge_times(views)
     if as_of is None:
-        as_of, source = newest_knowledge(views), "newest knowledge time of the views read"
-    frame = join(checked.frame, views, checked.ts_col, as_of)
+        as_of, source = (knowledge[-1] if knowledge else None), "newest knowledge time of the views read"
+    if filter_by_created_timestamp:
+        frame = join_row_knowledge(checked.frame, views, checked.ts_col, as_of, knowledge, join)
+    else:
+        frame = join(checked.frame, views, checked.ts_col, as_of)
     metadata = retrieval_metadata(checked.frame, checked.ts_col, feature_refs)
     metadata.featurelock_as_of = as_of  # type: ignore[attr-defined]
     metadata.featurelock_as_of_source = source  # type: ignore[attr-defined]
+    metadata.featurelock_knowledge = "row" if filter_by_created_timestamp else "as-of"  # type: ignore[attr-defined]
     repo = getattr(config, "repo_path", None)
     return FrameRetrievalJob(frame, full_feature_names, metadata, Path(str(repo)) if repo else None)

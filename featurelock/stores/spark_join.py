@@ -200,18 +200,17 @@ def point_in_time_join_spark(
     return out
 
 
-def newest_knowledge_spark(views: Sequence[ViewRequest]) -> pd.Timestamp | None:
-    """The newest ``created_timestamp`` over the views read (see ``duckdb_join.newest_knowledge``)."""
+def knowledge_times_spark(views: Sequence[ViewRequest]) -> list[pd.Timestamp]:
+    """Every distinct ``created_timestamp`` of the views read, ascending (see
+    ``duckdb_join.knowledge_times``)."""
     from pyspark.sql import functions as F
 
     spark = spark_session()
-    newest = []
+    found: set[pd.Timestamp] = set()
     for view in views:
         if view.created_timestamp_column:
             raw = spark.read.parquet(view.path)
-            value = raw.select(
-                F.unix_micros(F.max(_micros_column(raw, view.created_timestamp_column)))
-            ).first()[0]
-            if value is not None:
-                newest.append(pd.Timestamp(from_micros(value)))
-    return max(newest) if newest else None
+            micros = F.unix_micros(_micros_column(raw, view.created_timestamp_column)).alias("c")
+            for row in raw.select(micros).where(F.col("c").isNotNull()).distinct().collect():
+                found.add(pd.Timestamp(from_micros(row[0])))
+    return sorted(found)

@@ -39,7 +39,7 @@ class FeaturelockSparkOfflineStore(FeaturelockDuckDBOfflineStore):
         return lambda df, views, ts_col, as_of: point_in_time_join_spark(df, views, ts_col, as_of=as_of)
 
     @staticmethod
-    def _newest_knowledge(views: list[Any]) -> pd.Timestamp | None:
-        from featurelock.stores.spark_join import newest_knowledge_spark
+    def _knowledge_times(views: list[Any]) -> list[pd.Timestamp]:
+        from featurelock.stores.spark_join import knowledge_times_spark
 
-        return newest_knowledge_spark(views)
+        return knowledge_times_spark(views)

@@ -27,7 +27,7 @@ from featurelock.data.schema import CREATED_TS, EVENT_TS
 from featurelock.data.store import RawStore, write_parquet
 from featurelock.data.validate import check_knowledge_time
 from featurelock.features.catalog import Catalog
-from featurelock.features.declare import Service
+from featurelock.features.declare import Service, check_knowledge
 from featurelock.features.feast_repo import feature_store
 from featurelock.features.generations import check_same_generation, current_generation
 from featurelock.features.lockfile import check_lock
@@ -155,9 +155,14 @@ def build_training_set(
     profile: str = "local",
     offline: str | None = None,
     threads: int | None = None,
+    knowledge: str | None = None,
 ) -> TrainingSet:
-    """Build the canonical training set of ``service`` as known at ``as_of``."""
+    """Build the canonical training set of ``service`` as known at ``as_of``.
+
+    ``knowledge`` (default: the service's): ``as-of``, or ``row`` to give each row only feature
+    rows created at or before its own prediction time (Feast's ``filter_by_created_timestamp``)."""
     spec = project.service(service)
+    mode = spec.knowledge if knowledge is None else check_knowledge(knowledge, "--knowledge")
     catalog = check_lock(project)
     store = raw_store(project)
     as_of_ts, as_of_source = resolve_as_of(as_of, store)
@@ -166,7 +171,9 @@ def build_training_set(
     entity_df = entity_frame(population, pop.keys, as_of_ts, id_column=pop.id)
     generation = current_generation(project.feature_tables_dir)
     fs = feature_store(project, profile, offline=offline, threads=threads)
-    retrieved = fs.get_historical_features(entity_df, features=fs.get_feature_service(spec.name)).to_df()
+    retrieved = fs.get_historical_features(
+        entity_df, features=fs.get_feature_service(spec.name), filter_by_created_timestamp=mode == "row"
+    ).to_df()
     frame = canonicalize(retrieved, population, spec, catalog)
     inputs = inputs_of(spec, catalog, as_of_ts, store)
     check_same_generation(project.feature_tables_dir, generation)
@@ -176,6 +183,7 @@ def build_training_set(
         "service": spec.name,
         "as_of": as_of_ts.isoformat(),
         "as_of_source": as_of_source,
+        "knowledge": mode,
         "feature_generation": generation,
         "inputs": inputs,
         "population_rows_sha256": population_hash(population),
@@ -194,6 +202,11 @@ def write_training_set(project: Project, training_set: TrainingSet, out_dir: Pat
     write_parquet(training_set.frame, out_dir / "training_set.parquet")
     write_text_atomic(out_dir / "manifest.json", json.dumps(m, sort_keys=True, indent=2) + "\n")
     return out_dir
+
+
+def knowledge_of(manifest: dict[str, Any]) -> str:
+    """The knowledge mode a manifest was built with (manifests written before modes: ``as-of``)."""
+    return check_knowledge(manifest.get("knowledge", "as-of"), "manifest knowledge")
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
@@ -242,7 +255,10 @@ def diff_inputs(stage: str, old: Any, new: Any, path: str = "") -> list[tuple[st
 def verify_training_set(project: Project, manifest_path: Path, profile: str = "local") -> Verification:
     """Rebuild from the manifest; identical, or the stages whose inputs changed."""
     manifest = read_manifest(manifest_path)
-    rebuilt = build_training_set(project, manifest["service"], as_of=manifest["as_of"], profile=profile)
+    mode = knowledge_of(manifest)
+    rebuilt = build_training_set(
+        project, manifest["service"], as_of=manifest["as_of"], profile=profile, knowledge=mode
+    )
     diverged = []
     for stage in STAGES:
         diverged += diff_inputs(stage, manifest["inputs"][stage], rebuilt.manifest["inputs"][stage])

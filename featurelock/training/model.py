@@ -30,6 +30,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from featurelock.core.errors import DefinitionError, NotFoundError, ValidationError
 from featurelock.features.catalog import Catalog
+from featurelock.features.declare import check_knowledge
 
 PREPROCESS = ("impute", "impute_scale", "none")
 #: Types every featurelock pipeline may hold beyond skops' defaults (its own preprocessing).
@@ -115,6 +116,7 @@ class RunConfig:
     baseline_params: dict[str, Any] = field(default_factory=dict)
     holdout_from: str | None = None  # prediction times from here on are held out
     as_of: str | None = None
+    knowledge: str | None = None  # "as-of" or "row" (see Service.knowledge)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -138,6 +140,7 @@ def check_config(
         baseline_params=dict(config.baseline_params),
         holdout_from=config.holdout_from or service.holdout_from,
         as_of=config.as_of,
+        knowledge=service.knowledge if config.knowledge is None else check_knowledge(config.knowledge),
     )
     for name, params in ((resolved.model, resolved.params), (resolved.baseline, resolved.baseline_params)):
         spec = check_model_spec(catalog, str(name), extra)

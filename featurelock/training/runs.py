@@ -31,7 +31,7 @@ from featurelock.features.lockfile import check_lock
 from featurelock.features.project import Project
 from featurelock.training.adhoc import adhoc_spec, load_estimator, save_estimator
 from featurelock.training.artifacts import content_sha256, load_model, save_model
-from featurelock.training.dataset import STAGES, build_training_set, diff_inputs
+from featurelock.training.dataset import STAGES, build_training_set, diff_inputs, knowledge_of
 from featurelock.training.evaluate import (
     html_table,
     importance,
@@ -236,7 +236,9 @@ def train_run(
         config = RunConfig(**{**config.to_dict(), "model": spec.name})
     config = check_config(catalog, config, extra)
     progress("    building the training set")
-    training_set = build_training_set(project, config.service, as_of=config.as_of, profile=profile)
+    training_set = build_training_set(
+        project, config.service, as_of=config.as_of, profile=profile, knowledge=config.knowledge
+    )
     config = RunConfig(**{**config.to_dict(), "as_of": training_set.manifest["as_of"]})
     progress("    fitting model and baseline")
     scored = fit_and_score(catalog, config, training_set.frame, extra)
@@ -380,7 +382,9 @@ def reproduce(project: Project, run: str, profile: str = "local") -> Reproductio
     trusted = check_model_spec(catalog, str(config.model), extra).all_trusted_types
     load_model(path / "model.skops", record["model"]["file_sha256"], trusted)  # refuses a swapped file
     manifest = record["dataset"]
-    rebuilt = build_training_set(project, config.service, as_of=manifest["as_of"], profile=profile)
+    rebuilt = build_training_set(
+        project, config.service, as_of=manifest["as_of"], profile=profile, knowledge=knowledge_of(manifest)
+    )
     details: list[tuple[str, str]] = []
     for stage in STAGES:
         details += diff_inputs(stage, manifest["inputs"][stage], rebuilt.manifest["inputs"][stage])

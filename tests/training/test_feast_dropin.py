@@ -436,11 +436,23 @@ def test_on_demand_views_are_refused_not_dropped(tmp_path):
         repo.get(orders, features=features)
 
 
-def test_filter_by_created_timestamp_is_not_implemented(tmp_path):
-    """Before: a validation error; Feast's tests expect NotImplementedError from a store without it."""
-    repo = Repo(tmp_path, STORE_TYPE)
-    with pytest.raises(NotImplementedError, match="filter_by_created_timestamp is not supported"):
-        repo.get(repo.orders, filter_by_created_timestamp=True)
+def test_issue19_filter_by_created_timestamp_is_honoured_like_feasts_store(tmp_path):
+    """Before: NotImplementedError. Now knowledge per row: a plain Feast caller's
+    ``filter_by_created_timestamp=True`` gets the rows Feast's own DuckDB store gives (each order
+    sees only driver rows created by its time: they are known a minute after they happen, and the
+    backfills an hour after)."""
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "feast").mkdir()
+    ours = Repo(tmp_path / "ours", STORE_TYPE)
+    feasts = Repo(tmp_path / "feast", "duckdb")
+    filtered = ours.get(ours.orders, filter_by_created_timestamp=True).to_df()
+    same(filtered, feasts.get(feasts.orders, filter_by_created_timestamp=True).to_df())
+    plain = ours.get(ours.orders).to_df()
+    order = ["order_id", "event_timestamp"]
+    a = filtered.sort_values(order, kind="mergesort").reset_index(drop=True)
+    b = plain.sort_values(order, kind="mergesort").reset_index(drop=True)
+    differ = (a["conv_rate"].fillna(-1) != b["conv_rate"].fillna(-1)).sum()
+    assert differ > 0  # the flag changes what is read: it is not ignored
 
 
 def test_missing_join_key_is_feasts_error(tmp_path, store_type, request):

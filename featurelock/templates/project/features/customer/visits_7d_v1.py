@@ -12,6 +12,7 @@ from featurelock import sql_feature
     dtype="Int64",
     ttl=timedelta(days=2),
     owner="you",
+    lookback=timedelta(days=7),  # its value at t reads visits in [t - 7 days, t): builds stay incremental
 )
 def visits_7d_v1() -> str:
     """Number of visits of the customer in the 7 days before t.

@@ -1,0 +1,244 @@
+"""What an incremental feature build keeps between knowledge times and between builds.
+
+- ``ViewState``: a view's rows emitted so far and, per grid point, the newest values emitted (the
+  table as the offline store sees it at the last knowledge time). A knowledge time's computed rows
+  are compared with it; only new or changed ones are emitted.
+- ``BuildRecord``: written beside a generation's tables (``build.json``, outside its content name):
+  the knowledge times it covers, the raw batch files it consumed, the fingerprints of each view's
+  features. The next build resumes from it when all of that still holds, else starts over.
+- ``batch_window``: the event times a knowledge time's batches hold (what they can change).
+- ``grid_at``: a view's whole grid as known at a knowledge time, read by DuckDB straight from the
+  raw Parquet batches (only the columns it needs), never as a pandas history.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow.parquet as pq
+
+from featurelock.core.atomic import write_text_atomic
+from featurelock.core.sql import string_literal
+from featurelock.data.schema import CREATED_TS, EVENT_TS
+from featurelock.data.store import RawStore
+
+BUILD_RECORD = "build.json"
+RECORD_FORMAT = "featurelock-build/1"
+
+
+# ---- a view's state ------------------------------------------------------------------------------
+def changed_rows(current: pd.DataFrame, previous: pd.DataFrame | None, keys: list[str]) -> pd.DataFrame:
+    """Rows of ``current`` that are new, or whose values differ (null-safely) from ``previous``."""
+    if previous is None or previous.empty:
+        return current
+    merged = current.merge(previous, on=keys, how="left", suffixes=("", "__prev"), indicator=True)
+    changed = merged["_merge"] == "left_only"
+    for column in [c for c in current.columns if c not in keys]:
+        a, b = merged[column], merged[f"{column}__prev"]
+        both_null = a.isna() & b.isna()
+        differ = (a.astype(object) != b.astype(object)) & ~both_null
+        changed |= differ.fillna(True).astype(bool)
+    return current[changed.to_numpy()].reset_index(drop=True)
+
+
+def _by_time(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    return frame.sort_values([EVENT_TS, *keys], kind="mergesort").reset_index(drop=True)
+
+
+@dataclass
+class ViewState:
+    """One view during a build: its keys, the rows emitted so far, and the newest values per grid
+    point (sorted by time, so a window of grid points is a slice)."""
+
+    keys: list[str]  # join keys then event_timestamp
+    emitted: list[pd.DataFrame] = field(default_factory=list)
+    newest: pd.DataFrame | None = None
+    done: list[pd.Timestamp] = field(default_factory=list)  # knowledge times this view has seen
+
+    @staticmethod
+    def resumed(table: pd.DataFrame, keys: list[str], done: list[pd.Timestamp]) -> ViewState:
+        """The state a previous build's table stands for."""
+        newest = table.drop_duplicates(keys, keep="last").drop(columns=[CREATED_TS])
+        return ViewState(keys, [table], _by_time(newest, keys[:-1]), list(done))
+
+    def _window(self, lo: pd.Timestamp | None, hi: pd.Timestamp | None) -> tuple[int, int]:
+        assert self.newest is not None
+        if lo is None or hi is None:
+            return 0, len(self.newest)
+        times = pd.DatetimeIndex(self.newest[EVENT_TS]).tz_convert("UTC").as_unit("ns").asi8
+        low = int(times.searchsorted(lo.as_unit("ns").value, side="left"))
+        return low, int(times.searchsorted(hi.as_unit("ns").value, side="right"))
+
+    def advance(
+        self,
+        known: pd.Timestamp,
+        current: pd.DataFrame,
+        lo: pd.Timestamp | None = None,
+        hi: pd.Timestamp | None = None,
+    ) -> int:
+        """Emit ``current``'s new or changed rows as known at ``known``; ``lo``..``hi`` is the window
+        of grid points ``current`` covers (None: all of them). Returns how many rows were emitted."""
+        if self.newest is None:
+            new, start, stop, inside = current, 0, 0, None
+        else:
+            start, stop = self._window(lo, hi)
+            inside = self.newest.iloc[start:stop]
+            new = changed_rows(current, inside, self.keys)
+        stamped = new.copy()
+        stamped.insert(len(self.keys), CREATED_TS, pd.Series([known] * len(new), dtype="datetime64[ns, UTC]"))
+        self.emitted.append(stamped)
+        if self.newest is None:
+            self.newest = _by_time(current, self.keys[:-1])
+        elif len(new):
+            merged = pd.concat([inside, new], ignore_index=True).drop_duplicates(self.keys, keep="last")
+            parts = [self.newest.iloc[:start], _by_time(merged, self.keys[:-1]), self.newest.iloc[stop:]]
+            self.newest = pd.concat(parts, ignore_index=True)
+        self.done.append(known)
+        return len(new)
+
+    def known_points(self) -> pd.DataFrame:
+        """The grid points emitted so far (keys and event_timestamp)."""
+        if self.newest is None:
+            return pd.DataFrame(columns=self.keys)
+        return self.newest[self.keys]
+
+    def table(self) -> pd.DataFrame:
+        table = pd.concat(self.emitted, ignore_index=True)
+        return table.sort_values([*self.keys, CREATED_TS], kind="mergesort").reset_index(drop=True)
+
+
+# ---- what a batch can change ---------------------------------------------------------------------
+def batches_at(store: RawStore, known: pd.Timestamp) -> dict[str, list[Path]]:
+    """The batch files declared exactly at ``known``, per table (tables without one left out)."""
+    out = {}
+    for table in store.sources:
+        files = [
+            f for f in store.batch_files(table, known) if f not in store.batch_files(table, _before(known))
+        ]
+        if files:
+            out[table] = files
+    return out
+
+
+def _before(known: pd.Timestamp) -> pd.Timestamp:
+    return known - pd.Timedelta(microseconds=1)
+
+
+def batch_window(store: RawStore, known: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """Earliest and latest event time of the rows of every non-static table's batches at
+    ``known``; None when a static table has a batch there (everything may change)."""
+    lo: pd.Timestamp | None = None
+    hi: pd.Timestamp | None = None
+    for table, files in batches_at(store, known).items():
+        if store.sources[table].static:
+            return None
+        for path in files:
+            column = pq.read_table(path, columns=[EVENT_TS]).column(EVENT_TS)
+            if len(column) == 0:
+                continue
+            first = pd.Timestamp(column.to_pandas().min()).tz_convert("UTC")
+            last = pd.Timestamp(column.to_pandas().max()).tz_convert("UTC")
+            lo = first if lo is None else min(lo, first)
+            hi = last if hi is None else max(hi, last)
+    if lo is None or hi is None:
+        return None
+    return lo, hi
+
+
+# ---- the grid as known at a knowledge time ------------------------------------------------------
+def raw_views(con: duckdb.DuckDBPyConnection, store: RawStore, known: pd.Timestamp) -> None:
+    """Each raw table as a DuckDB view over its Parquet batches known at ``known``: the newest
+    version of each (key, event_timestamp), timestamps as naive UTC (as ``build.naive_utc``)."""
+    for name, source in store.sources.items():
+        files = store.batch_files(name, known)
+        stamps = [c for c, kind in source.stored_columns if kind == "timestamp"]
+        if not files:  # nothing known yet: an empty table of the declared columns
+            frame = store.read(name, known)
+            for column in stamps:
+                frame[column] = frame[column].dt.tz_convert("UTC").dt.tz_localize(None).dt.as_unit("us")
+            con.register(name, frame)
+            continue
+        paths = "[" + ", ".join(string_literal(str(f)) for f in files) + "]"
+        replace = ", ".join(f'"{c}"::TIMESTAMP AS "{c}"' for c in stamps)
+        con.execute(
+            f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT * REPLACE ({replace}) '
+            f"FROM read_parquet({paths}) "
+            f'QUALIFY row_number() OVER (PARTITION BY "{source.key}", "{EVENT_TS}" '
+            f'ORDER BY "{CREATED_TS}" DESC) = 1'
+        )
+
+
+def new_points(con: duckdb.DuckDBPyConnection, grid: str, known_points: pd.DataFrame, keys: list[str]) -> int:
+    """How many points of the grid table ``grid`` are not among ``known_points`` (and mark them)."""
+    con.register("__known", known_points)
+    on = " AND ".join(f'g."{k}" = k."{k}"' for k in keys)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE __new AS SELECT g.* FROM {grid} AS g ANTI JOIN __known AS k ON {on}"
+    )
+    con.unregister("__known")
+    return int(con.execute("SELECT count(*) FROM __new").fetchone()[0])
+
+
+# ---- the record of a build ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class BuildRecord:
+    knowledge_times: tuple[pd.Timestamp, ...]
+    batches: dict[str, list[str]]  # table -> batch file names consumed
+    views: dict[str, dict[str, str]]  # view -> {ref: fingerprint}
+
+    def to_json(self) -> str:
+        data = {
+            "format": RECORD_FORMAT,
+            "knowledge_times": [t.isoformat() for t in self.knowledge_times],
+            "batches": {t: self.batches[t] for t in sorted(self.batches)},
+            "views": {v: dict(sorted(self.views[v].items())) for v in sorted(self.views)},
+        }
+        return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+    def write(self, link: Path) -> None:
+        write_text_atomic(link / BUILD_RECORD, self.to_json())
+
+
+def read_record(link: Path) -> BuildRecord | None:
+    """The record beside the current generation, or None (none, unreadable, or another format:
+    the build then starts over, which is always correct)."""
+    path = link / BUILD_RECORD
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != RECORD_FORMAT:
+            return None
+        return BuildRecord(
+            tuple(pd.Timestamp(t).tz_convert("UTC") for t in data["knowledge_times"]),
+            {str(t): [str(n) for n in names] for t, names in data["batches"].items()},
+            {str(v): {str(r): str(f) for r, f in refs.items()} for v, refs in data["views"].items()},
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def consumed(store: RawStore, upto: pd.Timestamp) -> dict[str, list[str]]:
+    """The batch files (names, which carry their content hash) known at ``upto``, per table."""
+    return {t: [f.name for f in store.batch_files(t, upto)] for t in store.sources}
+
+
+def resumable(record: BuildRecord | None, store: RawStore, times: list[pd.Timestamp]) -> BuildRecord | None:
+    """``record`` if a build may continue from it: its knowledge times are the first of ``times``
+    and the store still holds exactly the batches it consumed (nothing backdated, removed or
+    replaced); else None."""
+    if record is None or not record.knowledge_times:
+        return None
+    done = list(record.knowledge_times)
+    if times[: len(done)] != done:
+        return None
+    if consumed(store, done[-1]) != {t: record.batches.get(t, []) for t in store.sources}:
+        return None
+    return record
+
+
+def view_fingerprints(refs: Mapping[str, str]) -> dict[str, str]:
+    return {r: refs[r] for r in sorted(refs)}
