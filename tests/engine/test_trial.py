@@ -75,3 +75,32 @@ def test_a_build_error_names_the_module(tiny, tmp_path):
     tables = sample_tables(catalog)  # empty tables of the declared schemas
     with pytest.raises(DefinitionError, match=r"features/customer/visits_7d_v2.py: its SQL failed in DuckDB"):
         compute_view(tables, project.views["customer_daily"], ("customer",), [catalog.spec("visits_7d@v2")])
+
+
+@pytest.mark.parametrize(
+    ("lookback", "refused"), [("timedelta(days=2)", True), ("timedelta(days=7)", False)], ids=["2d", "7d"]
+)
+def test_issue19_lock_tries_a_declared_lookback(tiny, tmp_path, lookback, refused):
+    """visits_7d_v1's SQL reads visits in [t - 7 days, t): a lookback of 2 days is refused (a value
+    changes when older visits are dropped), 7 days locks."""
+    project = Project(tiny, tmp_path / "home")
+    prepare(project)
+    text = (
+        (tiny / "features" / "customer" / "visits_7d_v1.py")
+        .read_text()
+        .replace("visits_7d_v1", "visits_7d_v2")
+    )
+    text = text.replace("lookback=timedelta(days=7)", f"lookback={lookback}")
+    (tiny / "features" / "customer" / "visits_7d_v2.py").write_text(text)
+    before = (tiny / "features.lock").read_text()
+    if refused:
+        with pytest.raises(
+            LockError,
+            match=r"features/customer/visits_7d_v2.py: lookback=2 days, 0:00:00 is too short: "
+            r"at \(customer='c\d+', event_timestamp=.*\) the value is \d+ with every row and \d+ "
+            r"without the rows older than .*",
+        ):
+            add_new_versions(project)
+        assert (tiny / "features.lock").read_text() == before
+    else:
+        assert add_new_versions(project) == ["visits_7d@v2"]
