@@ -516,11 +516,56 @@ def parity(ctx: click.Context, sample: int, at: str | None, as_json: bool, **kw:
 
 @cli.command(help="Re-score logged predictions offline and compare; exit 1 on any mismatch.")
 @click.argument("log", type=click.Path())
+@click.option(
+    "--knowledge",
+    type=click.Choice(("as-of", "row")),
+    help="as-of: replay with everything known now [default]; row: each prediction with what was known "
+    "at its time (a log served while batches kept arriving).",
+)
 @json_option
 @common
 @click.pass_context
-def replay(ctx: click.Context, log: str, as_json: bool, **kw: Any) -> None:
-    if pipeline.replay(context(ctx, as_json=as_json, **kw).session, Path(log)) != 0:
+def replay(ctx: click.Context, log: str, knowledge: str | None, as_json: bool, **kw: Any) -> None:
+    session = context(ctx, as_json=as_json, **kw).session
+    if pipeline.replay(session, Path(log), knowledge=knowledge or "as-of") != 0:
+        ctx.exit(1)
+
+
+@cli.command(
+    help="Replay the project's sources as production batches (ingest, incremental build, materialize, "
+    "serve each batch's rows at their times) and compare what was served with the training set built "
+    "with knowledge per row; exit 1 on any mismatch."
+)
+@click.option("--every", default="7d", show_default=True, help="Batch period: 7d, 1d, 12h, 30m.")
+@click.option(
+    "--latency", default="1d", show_default=True, help="How long after its period a batch is known."
+)
+@click.option(
+    "--from", "start", help="Start of the first period, ISO 8601 [default: midnight of the first event]."
+)
+@click.option("--steps", type=click.IntRange(1), help="Replay only the first N batches.")
+@click.option("--run", help="Run to serve [default: the promoted one].")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    help="Scratch data directory [default: <data>/simulation, replaced on each run].",
+)
+@json_option
+@common
+@click.pass_context
+def simulate(
+    ctx: click.Context,
+    every: str,
+    latency: str,
+    start: str | None,
+    steps: int | None,
+    run: str | None,
+    out: str | None,
+    as_json: bool,
+    **kw: Any,
+) -> None:
+    session = context(ctx, as_json=as_json, **kw).session
+    if not pipeline.simulate(session, every, latency, start, steps, run, out):
         ctx.exit(1)
 
 

@@ -17,11 +17,16 @@ def ingest_sources(store: RawStore, progress: Callable[[str], None] = lambda _m:
     """Append each source's initial batch (its ``load()``), known at its declared knowledge time.
 
     Sources are taken in name order; a source without a loader is skipped (its batches arrive as
-    files). Idempotent: an identical batch is already stored and reported ``unchanged``.
+    files). A source that declares ``every`` and ``latency`` is stored as the batches it arrived in
+    (``data.batches.timeline``). Idempotent: an identical batch is already stored and reported
+    ``unchanged``.
     """
     results = []
     for name, source in store.sources.items():
         if source.load is None:
+            continue
+        if source.every is not None or source.latency is not None:
+            results += _ingest_timeline(store, name, source, progress)
             continue
         if source.knowledge_time is None:
             raise DefinitionError(
@@ -32,6 +37,23 @@ def ingest_sources(store: RawStore, progress: Callable[[str], None] = lambda _m:
         progress(f"    {name}: validating and writing {len(frame):,} rows")
         results.append(store.ingest(name, frame, source.knowledge_time))
     return results
+
+
+def _ingest_timeline(
+    store: RawStore, name: str, source: Source, progress: Callable[[str], None]
+) -> list[IngestResult]:
+    from featurelock.data.batches import timeline
+
+    if source.every is None or source.latency is None:
+        raise DefinitionError(
+            f"source {name!r} declares every={source.every!r} and latency={source.latency!r}; give both "
+            "(its load then arrived as the events of each period, known latency after it) or neither."
+        )
+    batches = timeline({name: source}, pd.Timedelta(source.every), pd.Timedelta(source.latency))
+    progress(
+        f"    {name}: validating and writing {sum(b.rows for b in batches):,} rows in {len(batches)} batches"
+    )
+    return [store.ingest(name, b.frames[name], b.known) for b in batches]
 
 
 def read_batch_file(path: str | Path, source: Source) -> pd.DataFrame:

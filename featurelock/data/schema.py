@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pandas as pd
 
@@ -31,6 +32,8 @@ class Source:
 
     ``load`` returns the project's initial batch (columns: key, ``event_timestamp``, the value
     columns); ``knowledge_time`` is the time that batch declares it was known at (timezone-aware).
+    Or, with ``every`` and ``latency``, the load is what arrived batch by batch: each period's
+    events, known ``latency`` after the period (a store that lives in time from the first ingest).
     A static table (no event time of its own) gives every row its documented effective date.
     """
 
@@ -41,6 +44,10 @@ class Source:
     description: str = ""
     load: Callable[[], pd.DataFrame] | None = field(default=None, compare=False, repr=False)
     knowledge_time: str | None = None
+    #: The load arrived as batches: the events of each period of ``every``, known ``latency`` after
+    #: the period ends (``data.batches``); then ``knowledge_time`` is not used.
+    every: timedelta | None = None
+    latency: timedelta | None = None
 
     @property
     def all_columns(self) -> tuple[tuple[str, str], ...]:

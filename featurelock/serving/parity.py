@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from featurelock.features.declare import check_knowledge
 from featurelock.features.feast_repo import feature_store
 from featurelock.features.project import Project
 from featurelock.serving.materialize import materialize
@@ -48,14 +49,20 @@ def same(a: Any, b: Any) -> bool:
     return float(a) == float(b)
 
 
-def offline_frame(predictor: Predictor, requests: list[Request], profile: str = "local") -> pd.DataFrame:
-    """Offline point-in-time features (as of the newest knowledge) for requests at their prediction times."""
+def offline_frame(
+    predictor: Predictor, requests: list[Request], profile: str = "local", knowledge: str = "as-of"
+) -> pd.DataFrame:
+    """Offline point-in-time features (as of the newest knowledge) for requests at their prediction
+    times; ``knowledge="row"``: each also as known at its own prediction time (what an online store
+    materialized after every batch held then)."""
     project = predictor.project
     rows = requests_frame(requests, predictor.keys, predictor.inputs)
     as_of = raw_store(project).knowledge_times()[-1]
     fs = feature_store(project, profile)
     frame = fs.get_historical_features(
-        entity_frame(rows, predictor.keys, as_of), features=fs.get_feature_service(predictor.service.name)
+        entity_frame(rows, predictor.keys, as_of),
+        features=fs.get_feature_service(predictor.service.name),
+        filter_by_created_timestamp=check_knowledge(knowledge) == "row",
     ).to_df()
     for column, values in request_columns(predictor.service, predictor.catalog, rows).items():
         frame[column] = values.to_numpy()

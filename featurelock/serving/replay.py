@@ -27,12 +27,14 @@ class ReplayReport:
         return self.feature_mismatches + self.probability_mismatches
 
 
-def replay(project: Project, log: Path, profile: str = "local") -> ReplayReport:
+def replay(project: Project, log: Path, profile: str = "local", knowledge: str = "as-of") -> ReplayReport:
     """Replay every receipt of a prediction log (its rotated parts included)."""
-    return replay_receipts(project, read_log(log), profile)
+    return replay_receipts(project, read_log(log), profile, knowledge)
 
 
-def replay_receipts(project: Project, receipts: list[dict[str, Any]], profile: str = "local") -> ReplayReport:
+def replay_receipts(
+    project: Project, receipts: list[dict[str, Any]], profile: str = "local", knowledge: str = "as-of"
+) -> ReplayReport:
     """Each receipt's features against the offline point-in-time join at its prediction time, and its
     probability against the research pipeline, like with like:
 
@@ -42,6 +44,10 @@ def replay_receipts(project: Project, receipts: list[dict[str, Any]], profile: s
       newest) may miss a feature whose newest value came after its time; such a miss is counted as
       ``backdated_missing``, not as a mismatch. Every value it was served must still equal the
       offline one, and its probability the research pipeline on the features it was served.
+
+    ``knowledge="row"`` replays each receipt with what was known at its prediction time (a log
+    served while batches kept arriving, as ``featurelock simulate`` serves); ``as-of``, with
+    everything known now.
     """
     by_run: dict[str, list[dict[str, Any]]] = {}
     for receipt in receipts:
@@ -58,7 +64,7 @@ def replay_receipts(project: Project, receipts: list[dict[str, Any]], profile: s
         predictor = Predictor.load(project, run_id, profile)
         group = by_run[run_id]
         requests = [request_from_receipt(r, predictor.keys, predictor.inputs) for r in group]
-        offline = offline_frame(predictor, requests, profile)
+        offline = offline_frame(predictor, requests, profile, knowledge)
         research = research_probabilities(predictor, offline)
         for i, receipt in enumerate(group):
             late = bool(receipt.get("backdated"))

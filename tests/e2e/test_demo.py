@@ -143,3 +143,25 @@ def test_issue20_item1_replay_exits_1_on_a_tampered_log(demo_home, tmp_path):
     changed = console(home, "replay", str(tampered))
     assert changed.returncode == 1, changed.stdout + changed.stderr
     assert "1 mismatches" in changed.stdout
+
+
+def test_issue19_the_demo_ends_with_a_replayed_timeline(demo_home):
+    _, out = demo_home
+    line = re.search(
+        r"served vs training set \(knowledge row\): (\d+) mismatches; a plain point-in-time join differs "
+        r"in ([\d,]+) cells",
+        out,
+    )
+    assert line and line.group(1) == "0" and int(line.group(2).replace(",", "")) > 0
+    assert len(re.findall(r"^    step +\d+  known 2013-", out, re.M)) == 8
+
+
+def test_issue19_simulate_six_weekly_steps_through_the_console_script(demo_home, tmp_path):
+    home, _ = demo_home
+    done = console(
+        home, "simulate", "--every", "7d", "--latency", "1d", "--steps", "6", "--out", str(tmp_path / "t")
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "served vs training set (knowledge row): 0 mismatches" in done.stdout
+    assert "replay (knowledge row): 0 mismatches" in done.stdout
+    assert len(re.findall(r"^    step +\d+  known 2013-", done.stdout, re.M)) == 6

@@ -67,7 +67,7 @@ def test_copied_then_corrected_data_directory_reads_only_its_own_tables(tiny, tm
     rebuild(fresh)
     assert build_training_set(fresh, SERVICE).sha256 == corrected.sha256  # the correction, not a mix
     assert build_training_set(original, SERVICE).sha256 == first  # the original is untouched
-    assert build_training_set(copy, SERVICE, as_of="2024-04-01T00:00:00Z").sha256 == first
+    assert build_training_set(copy, SERVICE, as_of="2024-04-02T00:00:00Z").sha256 == first
 
     shutil.move(original.home, tmp_path / "moved")
     assert build_training_set(Project(tiny, tmp_path / "moved"), SERVICE).sha256 == first
@@ -170,7 +170,7 @@ def test_issue13_item1_killed_build_leaves_the_previous_generation_whole(tiny, t
     monkeypatch.undo()
     assert written and not written[0].exists()  # it wrote aside, never at the tables' path
     assert project.feature_tables_dir.resolve().name == generation  # the link did not move
-    at_first = build_training_set(project, SERVICE, as_of="2024-04-01T00:00:00Z")
+    at_first = build_training_set(project, SERVICE, as_of="2024-04-02T00:00:00Z")
     assert at_first.sha256 == before.sha256 and at_first.manifest["feature_generation"] == generation
 
     rebuild(project)  # the correction, as one new generation; the hidden leftovers are gone

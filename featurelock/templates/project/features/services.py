@@ -12,4 +12,5 @@ RETURN_MODEL_V1 = Service(
     holdout_from="2024-03-01T00:00:00Z",
     description="Will the customer visit tomorrow?",
     seed=7,
+    knowledge="row",  # each training row sees only what serving could have known at its time
 )

@@ -1,5 +1,6 @@
 """Raw sources: one table of visits, read from the CSV shipped in raw/ (replace it with your data)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -22,5 +23,7 @@ VISITS = Source(
     columns=(("customer", "string"), ("amount", "float")),
     description="Visits of customers to the shop.",
     load=load_visits,
-    knowledge_time="2024-04-01T00:00:00Z",  # the batch was known the day after its last visit
+    # the visits arrived every week, each week known the day after it ended (13 batches)
+    every=timedelta(days=7),
+    latency=timedelta(days=1),
 )
