@@ -18,7 +18,6 @@ from typing import Any, Protocol
 from featurelock.core.errors import NotFoundError, ValidationError
 from featurelock.features.project import Project
 
-
 DEMO_STEPS = 8  # weekly batches the demo's timeline replays
 
 
