@@ -140,3 +140,21 @@ def test_view_state_emits_only_changes_inside_its_window():
     table = state.table()
     assert table["x"].tolist() == [1, 2, 3, 4, 40, 5]
     assert state.newest["x"].tolist() == [1, 2, 3, 40, 5]
+
+
+@pytest.mark.slow
+@pytest.mark.spark
+def test_incremental_builds_on_spark_equal_a_full_duckdb_build(spark, shop, tmp_path):
+    """The same incremental windows computed by Spark: the same generation as DuckDB from nothing."""
+    project, visits = shop
+    store = RawStore(project.raw_dir, project.sources)
+    catalog = check_lock(project)
+    for i, (known, batch) in enumerate(weekly(visits)[:5]):
+        store.ingest("visits", batch, known)
+        lines: list[str] = []
+        build_feature_tables(
+            catalog, store, project.feature_tables_dir, engine="spark", progress=lines.append
+        )
+        if i:
+            assert any("grid point(s) recomputed" in line for line in lines)
+    assert generation(project) == full_build(project, store, tmp_path / "full")
