@@ -35,9 +35,23 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
 
 
 def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
+    """The process umask, read without changing it (``os.umask`` can only read by setting, which
+    another thread could see): Linux reports it in ``/proc/self/status``. Elsewhere, a fresh file
+    made with mode 0o666 shows what the umask takes away."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    probe = Path(tempfile.mkdtemp(prefix=".umask-")) / "probe"
+    try:
+        os.close(os.open(probe, os.O_CREAT | os.O_WRONLY, 0o666))
+        return 0o666 & ~probe.stat().st_mode & 0o777
+    finally:
+        probe.unlink(missing_ok=True)
+        probe.parent.rmdir()
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -126,13 +126,16 @@ class RawStore:
         """History is append-only in knowledge time: a batch is never known before one already
         ingested for its table (that would change what a pinned ``as_of`` saw), before its own
         facts happened, or after the present (the clock is read here, at the ingest boundary)."""
-        times = [_knowledge_of(f) for f in self.batch_files(schema.name)]
-        if times and known < max(times):
+        # across every table of the store: a training set pins one as_of for all of them, so a
+        # batch of one table known before another table's newest would move a set pinned between
+        stored = [(_knowledge_of(f), t) for t in self.sources for f in self.batch_files(t)]
+        if stored and known < max(stored)[0]:
+            newest, table = max(stored)
             raise SchemaError(
-                f"knowledge_time={known.isoformat()} is earlier than {max(times).isoformat()}, already "
-                f"ingested for table {schema.name!r}: that would rewrite what a training set pinned to an "
-                "earlier as_of saw. Declare the time this batch was actually learned (a correction is "
-                "known later)."
+                f"knowledge_time={known.isoformat()} for table {schema.name!r} is earlier than "
+                f"{newest.isoformat()}, already ingested (table {table!r}): that would rewrite what a "
+                "training set pinned to an as_of between the two saw. Declare the time this batch was "
+                "actually learned (a correction is known later)."
             )
         latest_event = batch[EVENT_TS].max()
         if len(batch) and latest_event > known:

@@ -240,5 +240,24 @@ def resumable(record: BuildRecord | None, store: RawStore, times: list[pd.Timest
     return record
 
 
+def check_built(link: Path, store: RawStore, as_of: pd.Timestamp) -> None:
+    """Refuse to read feature tables built before a batch known at or before ``as_of`` was ingested
+    (they would silently miss it). Tables without a build record (built before records) pass."""
+    from featurelock.core.errors import NotFoundError
+
+    record = read_record(link)
+    if record is None:
+        return
+    built = set(record.knowledge_times)
+    missing = [t for t in store.knowledge_times() if t <= as_of and t not in built]
+    if missing:
+        raise NotFoundError(
+            f"The feature tables were built before the batch known at {missing[0].isoformat()} was "
+            f"ingested ({len(missing)} knowledge time(s) up to as_of={as_of.isoformat()} missing from "
+            "them), so a training set would silently miss it. Run `featurelock features build` (or "
+            "`featurelock apply`), then build again."
+        )
+
+
 def view_fingerprints(refs: Mapping[str, str]) -> dict[str, str]:
     return {r: refs[r] for r in sorted(refs)}

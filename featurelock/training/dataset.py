@@ -30,6 +30,7 @@ from featurelock.features.catalog import Catalog
 from featurelock.features.declare import Service, check_knowledge
 from featurelock.features.feast_repo import feature_store
 from featurelock.features.generations import check_same_generation, current_generation
+from featurelock.features.increments import check_built
 from featurelock.features.lockfile import check_lock
 from featurelock.features.population import LABEL
 from featurelock.features.project import Project
@@ -166,6 +167,7 @@ def build_training_set(
     catalog = check_lock(project)
     store = raw_store(project)
     as_of_ts, as_of_source = resolve_as_of(as_of, store)
+    check_built(project.feature_tables_dir, store, as_of_ts)
     pop = catalog.population(spec.population)
     population = build_population(project, pop, as_of_ts, store)
     entity_df = entity_frame(population, pop.keys, as_of_ts, id_column=pop.id)

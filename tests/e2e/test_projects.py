@@ -35,7 +35,8 @@ def check_demo(out: str) -> None:
     hashes = re.findall(r"sha256    (sha256:[0-9a-f]{64})", out)
     assert len(hashes) == 2 and hashes[0] == hashes[1]  # the training set built twice, identical
     assert "reproduced exactly" in out
-    assert out.count("0 mismatches") == 2  # parity and replay
+    assert out.count("0 mismatches") == 4  # parity, replay, and the timeline: served and replayed
+    assert "served vs training set (knowledge row): 0 mismatches" in out
     assert "Demo complete" in out
 
 
@@ -60,3 +61,6 @@ def test_cdnow_builds_its_golden_training_set_from_the_real_log(tmp_path):
     built = featurelock(cwd, tmp_path / "home", "dataset", "build", "--service", "repurchase_v1")
     assert "rows      1,397,851" in built
     assert "sha256    sha256:fa6e098bccc9c966e6da6cef14d388b23ee615ec51be3119cdbfb609fc1e3fa5" in built
+    generation = (tmp_path / "home" / "features").resolve().name
+    featurelock(cwd, tmp_path / "home", "features", "build", "--full")  # issue 19: from nothing
+    assert (tmp_path / "home" / "features").resolve().name == generation

@@ -267,6 +267,26 @@ def test_files_are_written_with_the_process_umask(tmp_path):
     assert (tmp_path / "report.html").stat().st_mode & 0o777 == 0o644  # a teammate can read it
 
 
+def test_issue20_item11_the_umask_is_read_without_being_changed(tmp_path, monkeypatch):
+    """Before: os.umask(0) then back, a window in which another thread's files got mode 0666."""
+    import os
+
+    from featurelock.core import atomic
+
+    old = os.umask(0o027)
+    try:
+
+        def forbidden(_mask):
+            raise AssertionError("the umask was set while being read")
+
+        monkeypatch.setattr(atomic.os, "umask", forbidden)
+        atomic.write_text_atomic(tmp_path / "a.txt", "a")
+        monkeypatch.undo()
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o640
+
+
 def test_a_run_id_from_a_log_is_never_a_path(tiny, tmp_path, monkeypatch):
     from featurelock.core.errors import ValidationError
     from featurelock.features.project import Project

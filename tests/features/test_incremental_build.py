@@ -158,3 +158,32 @@ def test_incremental_builds_on_spark_equal_a_full_duckdb_build(spark, shop, tmp_
         if i:
             assert any("grid point(s) recomputed" in line for line in lines)
     assert generation(project) == full_build(project, store, tmp_path / "full")
+
+
+def test_issue20_item3_a_training_set_is_refused_over_tables_built_before_a_batch(shop):
+    """Before: a correction ingested, then `dataset build` before `features build`: the manifest named
+    the new as_of, the values were the old tables', with no word."""
+    from featurelock.core.errors import NotFoundError
+    from featurelock.training.dataset import build_training_set
+    from tests.engine.test_data_home import rebuild
+
+    project, visits = shop
+    store = RawStore(project.raw_dir, project.sources)
+    batches = weekly(visits)
+    for known, batch in batches[:4]:
+        store.ingest("visits", batch, known)
+    rebuild(project)
+    pinned = build_training_set(project, "return_model_v1")
+    known, batch = batches[4]
+    store.ingest("visits", batch, known)
+    with pytest.raises(
+        NotFoundError,
+        match=r"built before the batch known at 2024-02-06T00:00:00\+00:00 was ingested .* Run "
+        r"`featurelock features build`",
+    ):
+        build_training_set(project, "return_model_v1")
+    assert (
+        build_training_set(project, "return_model_v1", as_of=pinned.manifest["as_of"]).sha256 == pinned.sha256
+    )
+    build_feature_tables(check_lock(project), store, project.feature_tables_dir)
+    assert build_training_set(project, "return_model_v1").manifest["as_of"] == known.isoformat()

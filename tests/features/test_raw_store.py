@@ -211,7 +211,8 @@ def test_knowledge_time_only_moves_forward_and_never_precedes_the_facts(tmp_path
     before = sorted(p.name for p in (tmp_path / "weather").iterdir())
     backdated = weather((1.0, 40.0))
     with pytest.raises(
-        SchemaError, match=r"knowledge_time=2013-12-31T00:00:00\+00:00 is earlier than 2014-01-02"
+        SchemaError,
+        match=r"knowledge_time=2013-12-31T00:00:00\+00:00 for table 'weather' is earlier than 2014-01-02",
     ):
         store.ingest("weather", backdated, "2013-12-31T00:00:00Z")
     with pytest.raises(
@@ -225,6 +226,23 @@ def test_knowledge_time_only_moves_forward_and_never_precedes_the_facts(tmp_path
     ):
         store.ingest("weather", backdated, "2999-01-01T00:00:00Z")
     assert sorted(p.name for p in (tmp_path / "weather").iterdir()) == before  # nothing written
+
+
+def test_issue20_item6_a_backdated_batch_of_another_table_is_refused(tmp_path):
+    """Before: knowledge time was checked per table, so a weather batch known 2014-01-05 was accepted
+    after a flights correction known 2014-02-01, and a set pinned to 2014-02-01 changed."""
+    store = RawStore(tmp_path, SOURCES)
+    store.ingest("weather", weather(), K1)
+    store.ingest("weather", weather((1.0, 41.0)), "2014-02-01T00:00:00Z")
+    pinned = store.fingerprint("weather", pd.Timestamp("2014-02-01T00:00:00Z"))
+    with pytest.raises(
+        SchemaError,
+        match=r"knowledge_time=2014-01-05T00:00:00\+00:00 for table 'airlines' is earlier than "
+        r"2014-02-01T00:00:00\+00:00, already ingested \(table 'weather'\).*Declare the time",
+    ):
+        store.ingest("airlines", airlines(), "2014-01-05T00:00:00Z")
+    assert not (tmp_path / "airlines").exists() or not any((tmp_path / "airlines").iterdir())
+    assert store.fingerprint("weather", pd.Timestamp("2014-02-01T00:00:00Z")) == pinned
 
 
 def test_as_of_after_the_newest_knowledge_time_is_refused(tmp_path):
