@@ -10,7 +10,11 @@ feature or population module may import only:
 
 Anything else (a relative import, a module of the project's folders, a file inside the project,
 a module that is not installed) is refused when the definitions load, before the module runs.
-Imports are read statically from the source; ``importlib.import_module`` calls are not seen.
+Imports are read statically from the source, and so are the calls that load code or data at run
+time, which the lock cannot see either: ``importlib.import_module``, ``__import__``, ``exec``,
+``eval``, ``compile``, ``open`` and the file and table readers (``read_text``, ``read_csv``, ...).
+A module that makes one is refused at load (so by ``featurelock lock`` and plain ``feast apply``),
+naming the call and its line.
 """
 
 from __future__ import annotations
@@ -59,6 +63,49 @@ def _inside(root: Path, name: str) -> Path | None:
     return None
 
 
+#: Calls that load code or data the fingerprint cannot cover (by name, or by attribute).
+LOADING_NAMES = frozenset({"__import__", "exec", "eval", "compile", "open", "execfile"})
+LOADING_ATTRIBUTES = frozenset(
+    {
+        "import_module",
+        "reload",
+        "spec_from_file_location",
+        "module_from_spec",
+        "exec_module",
+        "run_path",
+        "run_module",
+        "read_text",
+        "read_bytes",
+        "open",
+        "read_csv",
+        "read_parquet",
+        "read_json",
+        "read_table",
+        "read_sql",
+        "read_excel",
+        "read_pickle",
+        "loadtxt",
+        "genfromtxt",
+        "fromfile",
+        "urlopen",
+    }
+)
+
+
+def _loading_calls(tree: ast.Module) -> list[tuple[int, str]]:
+    """(line, what) of every call that loads code or data at run time, in source order."""
+    out = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in LOADING_NAMES:
+            out.append((node.lineno, f"{func.id}()"))
+        elif isinstance(func, ast.Attribute) and func.attr in LOADING_ATTRIBUTES:
+            out.append((node.lineno, f".{func.attr}()"))
+    return sorted(out)
+
+
 def check_imports(root: Path, path: Path, source: str) -> None:
     """Refuse an import the fingerprint of ``path`` could not cover (see the module doc)."""
     where = path.relative_to(root)
@@ -78,4 +125,11 @@ def check_imports(root: Path, path: Path, source: str) -> None:
             "this version's values without changing its fingerprint. A versioned module may import only "
             "`featurelock`, the standard library and installed packages; copy the constant or SQL into "
             "the module itself (as a new version if this one is locked)."
+        )
+    for line, call in _loading_calls(tree):
+        raise DefinitionError(
+            f"{where}: line {line} calls {call}, which loads code or data at run time that the lock "
+            "cannot see: an edit there would change this version's values without changing its "
+            "fingerprint. A versioned module holds its whole transformation; put the constant, SQL or "
+            "code into the module itself (as a new version if this one is locked)."
         )

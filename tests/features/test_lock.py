@@ -257,6 +257,33 @@ def test_issue13_item2_a_versioned_module_cannot_import_what_the_lock_cannot_see
         discover(Project(repo))
 
 
+@pytest.mark.parametrize(
+    ("code", "call"),
+    [
+        ('LATE = importlib.import_module("thresholds").LATE', r"\.import_module\(\)"),
+        ('LATE = __import__("thresholds").LATE', r"__import__\(\)"),
+        ('exec("LATE = 15")', r"exec\(\)"),
+        ('LATE = eval("15")', r"eval\(\)"),
+        ('LATE = int(open("late.txt").read())', r"open\(\)"),
+        ('LATE = int(Path("late.txt").read_text())', r"\.read_text\(\)"),
+        ('LATE = int(pd.read_csv("late.csv").iloc[0, 0])', r"\.read_csv\(\)"),
+    ],
+)
+def test_issue20_item5_a_versioned_module_cannot_load_what_the_lock_cannot_see(repo, code, call):
+    """Before: a module reading a helper through importlib.import_module kept its fingerprint when the
+    helper's constant changed; `featurelock apply` and plain `feast apply` accepted it."""
+    from featurelock.core.errors import DefinitionError
+
+    path = repo / "features/plane/plane_seats_v1.py"
+    head = "import importlib\nfrom pathlib import Path\nimport pandas as pd\n"
+    path.write_text(head + path.read_text().replace("\n\n@sql_feature", f"\n{code}\n\n@sql_feature", 1))
+    with pytest.raises(
+        DefinitionError,
+        match=rf"plane_seats_v1.py: line \d+ calls {call}, which loads code or data at run time",
+    ):
+        discover(Project(repo))
+
+
 def test_issue13_item2_engine_stdlib_and_installed_imports_stay_allowed(tmp_path):
     from featurelock.features.imports import check_imports
 
