@@ -167,6 +167,9 @@ def apply(project: Project, profile: str = "local") -> None:
         ensure_schema()
     with _inside_repo(project, profile):
         apply_total(repo_config(project, profile), project.feature_repo, skip_source_validation=True)
+    from featurelock.features.lockfile import check_lock, remember_applied
+
+    remember_applied(project, check_lock(project))  # the data directory remembers what it applied
 
 
 def plan(project: Project, profile: str = "local") -> None:

@@ -4,7 +4,8 @@
 rewritten fingerprint, a removed line) would pass it. This module reads the file's committed
 versions from git (oldest first), then the working-tree file, and refuses any step that removed
 an entry, changed its fingerprint, or took back a ``deprecated`` mark, naming the commit. It runs
-in ``featurelock lock`` and in the test suite (CI). Outside a git repository there is no history
+in ``featurelock lock``, wherever the lock is checked (once per commit and lock content in a
+process), and in the test suite (CI). Outside a git repository there is no history
 to check; ``lock_history`` then returns an empty list and says nothing.
 """
 
@@ -33,6 +34,12 @@ def _git(folder: Path, *args: str) -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     return done.stdout if done.returncode == 0 else None
+
+
+def head_commit(folder: Path) -> str | None:
+    """The commit checked out in ``folder``'s repository (None outside git)."""
+    out = _git(folder, "rev-parse", "HEAD")
+    return out.strip() if out else None
 
 
 def parse_entries(text: str) -> dict[str, tuple[str, bool]]:

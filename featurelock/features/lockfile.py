@@ -96,16 +96,82 @@ def lock_violations(catalog: Catalog, locked: dict[str, LockEntry]) -> list[str]
     return problems
 
 
+APPLIED = "applied-fingerprints.json"  # in the data directory: every version ever applied there
+
+
+def applied_fingerprints(home: Path) -> dict[str, str]:
+    """ref -> fingerprint of every version applied in the data directory ``home`` (empty if none)."""
+    import json
+
+    try:
+        data = json.loads((home / APPLIED).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def remember_applied(project: Project, catalog: Catalog) -> None:
+    """Add the catalog's fingerprints to the data directory's memory of applied versions."""
+    import json
+
+    known = applied_fingerprints(project.home)
+    known.update(catalog.fingerprints())
+    write_text_atomic(project.home / APPLIED, json.dumps(dict(sorted(known.items())), indent=2) + "\n")
+
+
+def applied_violations(catalog: Catalog, home: Path) -> list[str]:
+    """Versions whose fingerprint differs from the one applied in ``home``: a lock entry edited by
+    hand (module changed, new fingerprint pasted) passes the file check, not this memory."""
+    applied = applied_fingerprints(home)
+    current = catalog.fingerprints()
+    return [
+        f"{ref} was applied in {home} with {applied[ref]}; it is now {current[ref]} and features.lock was "
+        f"edited to match: restore the module and its lock entry, and add {_successor(ref)} for the change"
+        for ref in sorted(set(applied) & set(current), key=ref_sort_key)
+        if applied[ref] != current[ref]
+    ]
+
+
+def _successor(ref: str) -> str:
+    """The module name of the version after ``ref`` (``name@v1`` -> ``name_v2``)."""
+    name, version = ref.split("@v")
+    return f"{name}_v{int(version) + 1}"
+
+
 def check_lock(project: Project, catalog: Catalog | None = None) -> Catalog:
-    """Refuse any change to a locked version; return the catalog when all is locked and intact."""
+    """Refuse any change to a locked version; return the catalog when all is locked and intact.
+
+    Three memories are read: the lock file against the modules, the lock file's own history (git,
+    ``lock_history``), and the versions applied in the data directory (``applied_violations``),
+    so a hand-edited lock entry is refused with or without git."""
     catalog = catalog or discover(project)
     problems = lock_violations(catalog, read_lock(project.lock_file))
+    if not problems:
+        problems = applied_violations(catalog, project.home)
+    if not problems:
+        check_lock_history_cached(project.lock_file)
     if problems:
         raise LockError(
             f"features.lock refuses {len(problems)} feature version(s):\n  - " + "\n  - ".join(problems)
         )
     check_views(catalog)  # after the lock: an edited locked version is named as such first
     return catalog
+
+
+_HISTORY_CHECKED: set[tuple[str, str, str]] = set()
+
+
+def check_lock_history_cached(path: Path) -> None:
+    """``check_lock_history`` once per (lock file, its content, the commit checked out) in a process."""
+    import hashlib
+
+    from featurelock.features.lock_history import head_commit
+
+    content = hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else ""
+    token = (str(path.resolve()), content, head_commit(path.parent) or "")
+    if token not in _HISTORY_CHECKED:
+        check_lock_history(path)
+        _HISTORY_CHECKED.add(token)
 
 
 def add_new_versions(project: Project, catalog: Catalog | None = None) -> list[str]:

@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from featurelock.features.catalog import discover
-from featurelock.features.lockfile import add_new_versions, lock_violations, read_lock, render_lock
+from featurelock.features.lockfile import (
+    add_new_versions,
+    check_lock,
+    lock_violations,
+    read_lock,
+    render_lock,
+)
 from featurelock.features.project import Project
 from tests.conftest import REPO_ROOT
 
@@ -348,3 +354,29 @@ def test_issue13_item4_the_committed_lock_history_only_grew():
     from featurelock.features.lock_history import check_lock_history
 
     check_lock_history(REPO_ROOT / "features.lock")
+
+
+@pytest.mark.slow
+def test_issue20_item5_a_hand_edited_lock_entry_is_refused_by_what_the_data_directory_applied(repo):
+    """Before: a locked module changed and its new fingerprint pasted into features.lock passed
+    `featurelock apply` and plain `feast apply` (only git history, read by `featurelock lock`, saw
+    it). Now the data directory remembers every version it applied, and the lock check reads it."""
+    from featurelock.core.errors import LockError
+    from featurelock.features import feast_repo
+
+    feast_repo.apply(Project(repo))  # applied once: the data directory remembers plane_seats@v1
+    edit(repo, "features/plane/plane_seats_v1.py", "seats AS value", "seats - 1 AS value")
+    new = discover(Project(repo)).fingerprints()["plane_seats@v1"]
+    lock = repo / "features.lock"
+    lines = [
+        f"plane_seats@v1 {new}" if line.startswith("plane_seats@v1 ") else line
+        for line in lock.read_text().splitlines()
+    ]
+    lock.write_text("\n".join(lines) + "\n")
+    with pytest.raises(
+        LockError, match=r"plane_seats@v1 was applied in .* it is now sha256:.*add plane_seats_v2"
+    ):
+        check_lock(Project(repo))
+    refused = feast_apply(repo)
+    assert refused.returncode != 0
+    assert "plane_seats@v1 was applied in" in refused.stderr
