@@ -17,16 +17,17 @@ def ingest_sources(store: RawStore, progress: Callable[[str], None] = lambda _m:
     """Append each source's initial batch (its ``load()``), known at its declared knowledge time.
 
     Sources are taken in name order; a source without a loader is skipped (its batches arrive as
-    files). A source that declares ``every`` and ``latency`` is stored as the batches it arrived in
+    files). All tables or none: every batch is validated before any is written. A source that
+    declares ``every`` and ``latency`` is stored as the batches it arrived in
     (``data.batches.timeline``). Idempotent: an identical batch is already stored and reported
     ``unchanged``.
     """
-    results = []
+    pending: list[tuple[str, pd.DataFrame, object]] = []
     for name, source in store.sources.items():
         if source.load is None:
             continue
         if source.every is not None or source.latency is not None:
-            results += _ingest_timeline(store, name, source, progress)
+            pending += _timeline_batches(name, source, progress)
             continue
         if source.knowledge_time is None:
             raise DefinitionError(
@@ -34,14 +35,15 @@ def ingest_sources(store: RawStore, progress: Callable[[str], None] = lambda _m:
                 "batch was known at, e.g. knowledge_time='2024-04-01T00:00:00Z'."
             )
         frame = source.load()
-        progress(f"    {name}: validating and writing {len(frame):,} rows")
-        results.append(store.ingest(name, frame, source.knowledge_time))
-    return results
+        progress(f"    {name}: validating {len(frame):,} rows")
+        pending.append((name, frame, source.knowledge_time))
+    # all tables or none: a loader that fails, or a batch refused, leaves the store as it was
+    return store.ingest_all(pending)
 
 
-def _ingest_timeline(
-    store: RawStore, name: str, source: Source, progress: Callable[[str], None]
-) -> list[IngestResult]:
+def _timeline_batches(
+    name: str, source: Source, progress: Callable[[str], None]
+) -> list[tuple[str, pd.DataFrame, object]]:
     from featurelock.data.batches import timeline
 
     if source.every is None or source.latency is None:
@@ -50,10 +52,8 @@ def _ingest_timeline(
             "(its load then arrived as the events of each period, known latency after it) or neither."
         )
     batches = timeline({name: source}, pd.Timedelta(source.every), pd.Timedelta(source.latency))
-    progress(
-        f"    {name}: validating and writing {sum(b.rows for b in batches):,} rows in {len(batches)} batches"
-    )
-    return [store.ingest(name, b.frames[name], b.known) for b in batches]
+    progress(f"    {name}: validating {sum(b.rows for b in batches):,} rows in {len(batches)} batches")
+    return [(name, b.frames[name], b.known) for b in batches]
 
 
 def read_batch_file(path: str | Path, source: Source) -> pd.DataFrame:

@@ -107,6 +107,30 @@ class RawStore:
         Nothing is written unless every check passes; an identical batch already in the store
         makes this a no-op.
         """
+        return self.ingest_all([(table, frame, knowledge_time)])[0]
+
+    def ingest_all(self, batches: list[tuple[str, pd.DataFrame, object]]) -> list[IngestResult]:
+        """Several batches (tables, knowledge times) all or nothing: every batch is validated, against
+        the store and the batches before it in the list, before any is written; a failure while
+        writing removes the ones this call wrote."""
+        prepared: list[tuple[IngestResult, pd.DataFrame]] = []
+        for table, frame, knowledge_time in batches:
+            prepared.append(self._prepare(table, frame, knowledge_time, [r for r, _ in prepared]))
+        written: list[Path] = []
+        try:
+            for result, batch in prepared:
+                if result.status == "written":
+                    write_parquet(batch, result.path)
+                    written.append(result.path)
+        except BaseException:
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
+        return [r for r, _ in prepared]
+
+    def _prepare(
+        self, table: str, frame: pd.DataFrame, knowledge_time: object, pending: list[IngestResult]
+    ) -> tuple[IngestResult, pd.DataFrame]:
         schema = check_table(table, self.sources)
         known = check_knowledge_time(knowledge_time)
         batch = check_batch(schema, frame)
@@ -115,20 +139,22 @@ class RawStore:
         batch = batch[columns]
         sha = frame_sha256(batch)
         path = self.root / table / _batch_name(known, sha)
-        if path.exists():
-            return IngestResult(table, "unchanged", len(batch), known, sha, path)
-        self._check_knowledge_order(schema, batch, known)
+        if path.exists() or any(p.path == path for p in pending):
+            return IngestResult(table, "unchanged", len(batch), known, sha, path), batch
+        self._check_knowledge_order(schema, batch, known, pending)
         self._check_no_overlap(schema, batch, known)
-        write_parquet(batch, path)
-        return IngestResult(table, "written", len(batch), known, sha, path)
+        return IngestResult(table, "written", len(batch), known, sha, path), batch
 
-    def _check_knowledge_order(self, schema: Source, batch: pd.DataFrame, known: pd.Timestamp) -> None:
+    def _check_knowledge_order(
+        self, schema: Source, batch: pd.DataFrame, known: pd.Timestamp, pending: list[IngestResult] = ()
+    ) -> None:
         """History is append-only in knowledge time: a batch is never known before one already
         ingested for its table (that would change what a pinned ``as_of`` saw), before its own
         facts happened, or after the present (the clock is read here, at the ingest boundary)."""
         # across every table of the store: a training set pins one as_of for all of them, so a
         # batch of one table known before another table's newest would move a set pinned between
         stored = [(_knowledge_of(f), t) for t in self.sources for f in self.batch_files(t)]
+        stored += [(p.knowledge_time, p.table) for p in pending if p.status == "written"]
         if stored and known < max(stored)[0]:
             newest, table = max(stored)
             raise SchemaError(
@@ -162,5 +188,8 @@ class RawStore:
             raise SchemaError(
                 f"Batch for table {schema.name!r} repeats {len(clash)} (key, event_timestamp) pair(s) "
                 f"already stored with the same knowledge time {known.isoformat()}, e.g. "
-                f"{clash.iloc[0].tolist()}. Send a correction with a later knowledge time."
+                f"{clash.iloc[0].tolist()}, with other values: a stored batch is never rewritten. If this "
+                "batch corrects it, declare the later time it was learned; if the stored batch itself "
+                "was wrong (say, a loader being fixed), ingest into a fresh data directory "
+                "(FEATURELOCK_HOME)."
             )

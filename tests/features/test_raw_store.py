@@ -159,7 +159,7 @@ def test_same_knowledge_time_overlap_is_refused(tmp_path):
     store = RawStore(tmp_path, SOURCES)
     store.ingest("weather", weather((39.02, 39.92)), K1)
     with pytest.raises(
-        SchemaError, match=r"already stored with the same knowledge time.*later knowledge time"
+        SchemaError, match=r"already stored with the same knowledge time.*declare the later time it was"
     ):
         store.ingest("weather", weather((1.0, 39.92)), K1)
 
@@ -254,3 +254,40 @@ def test_as_of_after_the_newest_knowledge_time_is_refused(tmp_path):
     assert resolve_as_of(K1, store) == (ts(K1), "argument")
     with pytest.raises(ValidationError, match=r"as_of=2014-03-01T00:00:00\+00:00 is after the newest"):
         resolve_as_of("2014-03-01T00:00:00Z", store)
+
+
+def test_issue20_item9_several_tables_are_ingested_all_or_nothing(tmp_path, monkeypatch):
+    """Before: a demo failing on its second table left the first stored, and the rerun was refused
+    with advice to send a correction."""
+    from featurelock.data import store as store_module
+
+    store = RawStore(tmp_path, SOURCES)
+    broken = weather().drop(columns=["temp"])
+    with pytest.raises(SchemaError):
+        store.ingest_all([("airlines", airlines(), K1), ("weather", broken, K1)])
+    assert store.knowledge_times() == []  # the valid first table was not written either
+    real = store_module.write_parquet
+    calls = []
+
+    def dies_on_the_second(frame, path):
+        calls.append(path)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        real(frame, path)
+
+    monkeypatch.setattr(store_module, "write_parquet", dies_on_the_second)
+    with pytest.raises(OSError, match="disk full"):
+        store.ingest_all([("airlines", airlines(), K1), ("weather", weather(), K1)])
+    monkeypatch.undo()
+    assert store.knowledge_times() == [] and not calls[0].exists()  # the first write was taken back
+    results = store.ingest_all([("airlines", airlines(), K1), ("weather", weather(), K1)])  # the rerun
+    assert [r.status for r in results] == ["written", "written"]
+
+
+def test_issue20_item9_a_repeated_batch_with_other_values_gets_advice_that_fits(tmp_path):
+    store = RawStore(tmp_path, SOURCES)
+    store.ingest("weather", weather(), K1)
+    with pytest.raises(
+        SchemaError, match=r"with other values: a stored batch is never rewritten.*fresh data directory"
+    ):
+        store.ingest("weather", weather((1.0, 2.0)), K1)
