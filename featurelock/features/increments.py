@@ -222,8 +222,11 @@ def read_record(link: Path) -> BuildRecord | None:
 
 
 def consumed(store: RawStore, upto: pd.Timestamp) -> dict[str, list[str]]:
-    """The batch files (names, which carry their content hash) known at ``upto``, per table."""
-    return {t: [f.name for f in store.batch_files(t, upto)] for t in store.sources}
+    """The batch files known at ``upto``, per table: each name with the SHA-256 of its bytes, so a
+    file edited in place behind the store's back (same name) is seen, and the build starts over."""
+    from featurelock.core.hashing import file_sha256
+
+    return {t: [f"{f.name} {file_sha256(f)}" for f in store.batch_files(t, upto)] for t in store.sources}
 
 
 def resumable(record: BuildRecord | None, store: RawStore, times: list[pd.Timestamp]) -> BuildRecord | None:

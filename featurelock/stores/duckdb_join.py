@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from featurelock.core.sql import string_literal
-from featurelock.stores.pit import ViewRequest, tie_break_sql, ttl_micros
+from featurelock.stores.pit import EVENT_CEIL_SQL, ViewRequest, tie_break_sql, ttl_micros
 
 ROW = "__fl_row"
 
@@ -50,7 +50,7 @@ def _load_view(con: duckdb.DuckDBPyConnection, i: int, view: ViewRequest, as_of:
     where = f"WHERE {created} <= TIMESTAMPTZ '{as_of.isoformat()}'" if created and as_of is not None else ""
     con.execute(
         f"CREATE TEMP TABLE raw{i} AS SELECT {', '.join([*key_cols, ''])}"
-        f"{_q(view.timestamp_field)}::TIMESTAMPTZ AS __ts, "
+        f"{EVENT_CEIL_SQL.format(_q(view.timestamp_field))} AS __ts, "
         f"{created or 'NULL::TIMESTAMPTZ'} AS __created, {', '.join(feat_cols)} "
         f"FROM read_parquet({string_literal(view.path)}) {where}"
     )

@@ -8,7 +8,10 @@ For an entity row (or request) at time ``at``, read with knowledge time ``as_of`
   ``created_timestamp`` desc, then the MD5 of the row's feature values rendered as text and joined
   with ``|`` (null as ``NULL``) desc, so a tie is never arbitrary;
 - the winner must satisfy ``event <= at <= event + ttl`` (ttl 0: no expiry), else the features are
-  missing; a null key matches nothing.
+  missing; a null key matches nothing;
+- stores work in microseconds: a feature row's event time finer than that is taken **up** to the
+  next microsecond (``EVENT_CEIL_SQL``), so a fact is never visible before it happened; the text of
+  a value in the tie-break is DuckDB's (``nan``, ``inf``, ``-0.0``), on every engine.
 
 ``at`` and ``as_of`` are always arguments: no store reads the clock below Feast's own API.
 """
@@ -90,6 +93,10 @@ def alive_at(ttl: timedelta | None, at: datetime) -> Callable[[int], bool]:
 def alive(event_micros: int, ttl: timedelta | None, at: datetime) -> bool:
     """The rule online for one value (see ``alive_at``)."""
     return alive_at(ttl, at)(event_micros)
+
+
+#: A feature row's event time in whole microseconds, rounded up (DuckDB; ``{}`` is the column).
+EVENT_CEIL_SQL = "make_timestamp((epoch_ns(CAST({} AS TIMESTAMP_NS)) + 999) // 1000)::TIMESTAMPTZ"
 
 
 def tie_break_sql(feature_columns: list[str], cast: str) -> str:

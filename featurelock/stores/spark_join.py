@@ -33,23 +33,29 @@ from featurelock.stores.spark_session import spark_schema, spark_session
 ROW = "__fl_row"
 
 
-def _micros_column(frame: Any, column: str) -> Any:
-    """A timestamp column as Spark reads it; nanosecond Parquet (read as integers) floored to
-    microseconds exactly (integer arithmetic, as DuckDB's cast does)."""
+def _micros_column(frame: Any, column: str, up: bool = False) -> Any:
+    """A timestamp column as Spark reads it; nanosecond Parquet (read as integers) brought to whole
+    microseconds exactly (integer arithmetic): floored, or with ``up`` rounded up (an event time:
+    the rule of ``pit``, as the DuckDB store's ``EVENT_CEIL_SQL``)."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import LongType
 
     field = frame.schema[column]
     if isinstance(field.dataType, LongType):
         nanos = "`" + column.replace("`", "``") + "`"
-        return F.timestamp_micros(F.expr(f"({nanos} - pmod({nanos}, 1000)) div 1000")).cast("timestamp")
+        whole = f"({nanos} - pmod({nanos}, 1000)) div 1000"
+        if up:
+            whole = f"{whole} + CASE WHEN pmod({nanos}, 1000) > 0 THEN 1 ELSE 0 END"
+        return F.timestamp_micros(F.expr(whole)).cast("timestamp")
     return F.col(column).cast("timestamp")
 
 
 def duckdb_text(value: Any) -> str:
     """A value rendered as DuckDB's ``CAST(value AS VARCHAR)`` renders it (for the tie-break)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    if value is None:
         return "NULL"
+    if isinstance(value, float | np.floating) and np.isnan(value):
+        return "nan"  # DuckDB renders a NaN (a value, not a null) as nan
     if isinstance(value, bool | np.bool_):
         return "true" if value else "false"
     if isinstance(value, float | np.floating):
@@ -85,7 +91,7 @@ def read_view(spark: Any, view: ViewRequest, as_of: pd.Timestamp | None) -> Any:
         else F.lit(None).cast("timestamp")
     )
     rows = raw.select(
-        *keys, _micros_column(raw, view.timestamp_field).alias("__ts"), created.alias("__c"), *feats
+        *keys, _micros_column(raw, view.timestamp_field, up=True).alias("__ts"), created.alias("__c"), *feats
     )
     if view.created_timestamp_column and as_of is not None:
         rows = rows.where(F.col("__c") <= F.timestamp_micros(F.lit(to_micros(as_of.to_pydatetime()))))

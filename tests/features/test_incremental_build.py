@@ -89,6 +89,7 @@ def test_a_build_record_lists_what_it_consumed(shop):
     assert record["format"] == "featurelock-build/1"
     assert len(record["knowledge_times"]) == 2
     assert [n[:1] for n in record["batches"]["visits"]] == ["k", "k"]
+    assert all(len(n.split()[1]) == len("sha256:") + 64 for n in record["batches"]["visits"])  # and bytes
     assert list(record["views"]["customer_daily"]) == ["visits_7d@v1"]
 
 
