@@ -10,7 +10,7 @@ Series (each in its own subprocess, so its peak memory is its own):
 After each series, a ``--full`` build over the same batches must give the same generation.
 
   .venv/bin/python benchmarks/batches.py --every 7d                    # 53 weekly batches, both series
-  .venv/bin/python benchmarks/batches.py --every 1d --series lookback  # 365 daily batches
+  .venv/bin/python benchmarks/batches.py --every 1d --series lookback --no-full  # 365 daily batches
   .venv/bin/python benchmarks/batches.py --synthetic 10000000          # one weekly batch at 10M rows
 
 Goals (issue 19): per-batch build flat (mean of the last 10 <= 1.5x the first 10), each <= 25% of the
@@ -118,9 +118,12 @@ def child(args: argparse.Namespace) -> dict:
         builds.append(built - ingested)
         materializes.append(time.perf_counter() - before)
     peak = peak_mb()
-    began = time.perf_counter()
-    build_feature_tables(catalog, store, home / "full" / "features", full=True)
-    full_seconds = time.perf_counter() - began
+    full_seconds, full_generation = float("nan"), None
+    if not args.no_full:
+        began = time.perf_counter()
+        build_feature_tables(catalog, store, home / "full" / "features", full=True)
+        full_seconds = time.perf_counter() - began
+        full_generation = current_generation(home / "full" / "features")
     return {
         "batches": len(batches),
         "ingest": ingests,
@@ -128,15 +131,16 @@ def child(args: argparse.Namespace) -> dict:
         "materialize": materializes,
         "peak_mb": peak,
         "generation": current_generation(project.feature_tables_dir),
-        "full_generation": current_generation(home / "full" / "features"),
+        "full_generation": full_generation,
         "full_build": full_seconds,
     }
 
 
-def run_child(series: str, root: Path, every: str, folder: Path) -> dict:
+def run_child(series: str, root: Path, every: str, folder: Path, no_full: bool = False) -> dict:
     home = folder / f"home-{series}"
     command = [sys.executable, __file__, "--child", series, "--root", str(root), "--home", str(home)]
-    out = subprocess.run([*command, "--every", every], capture_output=True, text=True, check=False)
+    command += ["--every", every] + (["--no-full"] if no_full else [])
+    out = subprocess.run(command, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise SystemExit(f"{series} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -156,11 +160,14 @@ def report(series: str, result: dict, one_shot: dict, every: str) -> None:
     print(f"  materialize        mean {writes.mean():.2f}s, max {writes.max():.2f}s")
     print(f"  ingest             mean {np.mean(result['ingest']):.2f}s")
     print(f"  peak memory        {result['peak_mb']:.0f} MB (one-shot build {one_shot['peak_mb']:.0f} MB)")
-    same = result["generation"] == result["full_generation"]
-    print(
-        f"  generation         {result['generation']} vs --full {result['full_generation']}: "
-        f"{'same' if same else 'DIFFERENT'} (--full took {result['full_build']:.1f}s)"
-    )
+    if result["full_generation"] is None:
+        print(f"  generation         {result['generation']} (--full not run: --no-full)")
+    else:
+        same = result["generation"] == result["full_generation"]
+        print(
+            f"  generation         {result['generation']} vs --full {result['full_generation']}: "
+            f"{'same' if same else 'DIFFERENT'} (--full took {result['full_build']:.1f}s)"
+        )
     print("  per batch (s)      " + " ".join(f"{b:.2f}" for b in builds))
 
 
@@ -214,6 +221,7 @@ def main() -> None:
     parser.add_argument("--every", default="7d")
     parser.add_argument("--series", default="declared,lookback")
     parser.add_argument("--synthetic", type=int)
+    parser.add_argument("--no-full", action="store_true", help="skip the --full build at the end")
     parser.add_argument("--child")
     parser.add_argument("--root")
     parser.add_argument("--home")
@@ -235,7 +243,8 @@ def main() -> None:
             f"one-shot build of the whole year: {one_shot['build']:.1f}s, peak {one_shot['peak_mb']:.0f} MB"
         )
         for series in args.series.split(","):
-            report(series, run_child(series, roots[series], args.every, folder), one_shot, args.every)
+            result = run_child(series, roots[series], args.every, folder, args.no_full)
+            report(series, result, one_shot, args.every)
 
 
 if __name__ == "__main__":

@@ -194,12 +194,15 @@ def view_lookback(specs: list[FeatureSpec]) -> timedelta | None:
 
 @dataclass
 class _Known:
-    """The raw tables as known at one knowledge time, read only when a view needs them whole."""
+    """The raw tables as known at one knowledge time: whole (read only when a view needs them
+    whole), or as one window of event times shared by every view recomputed incrementally."""
 
     store: RawStore
     known: pd.Timestamp
     engine: str
+    threads: int | None = None
     _tables: dict[str, pd.DataFrame] | None = None
+    _grids: duckdb.DuckDBPyConnection | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
         if self._tables is None:
@@ -214,6 +217,13 @@ class _Known:
                 register_frames(spark_session(), self._tables)
         return self._tables
 
+    def grids(self) -> duckdb.DuckDBPyConnection:
+        """One DuckDB connection whose raw tables are views over the Parquet batches known here."""
+        if self._grids is None:
+            self._grids = _connect(self.threads)
+            raw_views(self._grids, self.store, self.known)
+        return self._grids
+
     def window(self, lo: pd.Timestamp, hi: pd.Timestamp) -> dict[str, pd.DataFrame]:
         """Event-timed tables restricted to events in ``[lo, hi]``; static tables whole."""
         return {
@@ -222,6 +232,11 @@ class _Known:
             )
             for name, source in self.store.sources.items()
         }
+
+    def close(self) -> None:
+        if self._grids is not None:
+            self._grids.close()
+            self._grids = None
 
 
 def _full(
@@ -235,43 +250,58 @@ def _full(
     return compute_view(known.tables(), view, keys, specs, threads=threads)
 
 
-def _incremental(
+@dataclass(frozen=True)
+class _Window:
+    """The grid points of one view a batch can reach, and the event times they read."""
+
+    grid: pd.DataFrame
+    lo: pd.Timestamp
+    hi: pd.Timestamp
+    lookback: timedelta
+
+    @property
+    def reads(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        return self.lo - self.lookback, self.hi + self.lookback
+
+
+def _reach(
     known: _Known,
     view: View,
     keys: tuple[str, ...],
-    specs: list[FeatureSpec],
     state: ViewState,
     lookback: timedelta,
     changed: tuple[pd.Timestamp, pd.Timestamp],
-    threads: int | None,
-) -> tuple[pd.DataFrame, pd.Timestamp, pd.Timestamp]:
-    """The grid points a batch can change, computed from the raw rows they can read.
-
-    A batch's events in ``[e0, e1]`` reach the grid points within ``lookback`` of them; grid points
-    new since the last knowledge time (a new key, a longer span) are added, widening the window to
-    cover them. Those points are computed from the event-timed rows within ``lookback`` of the
-    window (static tables whole); every other point keeps its value (that is what a lookback
-    declares, and ``featurelock lock`` tries it)."""
+) -> _Window:
+    """The grid points a batch can change: those within ``lookback`` of its events ``[e0, e1]``,
+    plus the grid points new since the last knowledge time (a new key, a longer span), the window
+    widened to cover them. Every other point keeps its value (that is what a lookback declares,
+    and ``featurelock lock`` tries it). The grid is taken whole, by DuckDB from the Parquet batches."""
     lo, hi = changed[0] - lookback, changed[1] + lookback
-    con = _connect(threads)
-    raw_views(con, known.store, known.known)
+    con = known.grids()
     _run(
         con,
-        f"CREATE TEMP TABLE __grid AS SELECT {', '.join(keys)}, {EVENT_TS} FROM ({view.grid_sql})",
+        f"CREATE OR REPLACE TEMP TABLE __grid AS SELECT {', '.join(keys)}, {EVENT_TS} FROM ({view.grid_sql})",
         f"the grid of view {view.name!r} (its View declaration)",
     )
-    point_keys = [*keys, EVENT_TS]
-    known_points = naive_utc(state.known_points())
-    if new_points(con, "__grid", known_points, point_keys):
+    if new_points(con, "__grid", naive_utc(state.known_points()), [*keys, EVENT_TS]):
         first, last = con.execute(f"SELECT min({EVENT_TS}), max({EVENT_TS}) FROM __new").fetchone()
         lo, hi = min(lo, _utc(first)), max(hi, _utc(last))
-    window = f"{EVENT_TS} BETWEEN TIMESTAMP '{_naive(lo)}' AND TIMESTAMP '{_naive(hi)}'"
-    grid = con.execute(f"SELECT * FROM __grid WHERE {window} ORDER BY ALL").df()
-    con.close()
+    between = f"{EVENT_TS} BETWEEN TIMESTAMP '{_naive(lo)}' AND TIMESTAMP '{_naive(hi)}'"
+    grid = con.execute(f"SELECT * FROM __grid WHERE {between} ORDER BY ALL").df()
     grid[EVENT_TS] = pd.to_datetime(grid[EVENT_TS]).dt.as_unit("us")
-    tables = known.window(lo - lookback, hi + lookback)
-    current = compute_view(tables, view, keys, specs, grid=grid, threads=threads, engine=known.engine)
-    return current, lo, hi
+    return _Window(grid, lo, hi, lookback)
+
+
+def _within(tables: dict[str, pd.DataFrame], store: RawStore, lo: pd.Timestamp, hi: pd.Timestamp) -> dict:
+    """``tables`` (read for a wider window) cut to events in ``[lo, hi]``; static tables whole."""
+    out = {}
+    for name, frame in tables.items():
+        if store.sources[name].static:
+            out[name] = frame
+        else:
+            stamps = frame[EVENT_TS]
+            out[name] = frame[(stamps >= lo) & (stamps <= hi)].reset_index(drop=True)
+    return out
 
 
 def _utc(value: object) -> pd.Timestamp:
@@ -332,30 +362,40 @@ def build_feature_tables(
         todo = [v for v in catalog.views() if known not in states[v.name].done]
         if not todo:
             continue
-        moment = _Known(store, known, engine)
-        window = None if full else batch_window(store, known)
-        plans = []
+        moment = _Known(store, known, engine, threads)
+        changed = None if full else batch_window(store, known)
+        whole, windows = [], {}
         for view in todo:
-            specs = catalog.view_features(view.name)
-            lookback = view_lookback(specs)
+            lookback = view_lookback(catalog.view_features(view.name))
             state = states[view.name]
-            incremental = lookback is not None and window is not None and state.newest is not None
-            plans.append((not incremental, view, specs, lookback))
-        # whole recomputes first: on Spark the whole tables stay registered until the windows come
-        for whole, view, specs, lookback in sorted(plans, key=lambda p: (not p[0], p[1].name)):
-            join_keys = project.view_join_keys(view.name)
-            state = states[view.name]
-            if whole:
-                current = _full(moment, view, join_keys, specs, threads)
-                emitted = state.advance(known, current)
+            if lookback is None or changed is None or state.newest is None:
+                whole.append(view)
             else:
-                assert lookback is not None and window is not None
-                current, lo, hi = _incremental(
-                    moment, view, join_keys, specs, state, lookback, window, threads
-                )
-                emitted = state.advance(known, current, lo, hi)
-            how = "" if whole else f" ({len(current):,} grid point(s) recomputed)"
-            progress(f"  {view.name}: {emitted:,} row(s) known at {known.isoformat()}{how}")
+                keys = project.view_join_keys(view.name)
+                windows[view.name] = _reach(moment, view, keys, state, lookback, changed)
+        moment.close()
+        # whole recomputes first: on Spark the whole tables stay registered until the windows come
+        for view in whole:
+            current = _full(
+                moment, view, project.view_join_keys(view.name), catalog.view_features(view.name), threads
+            )
+            emitted = states[view.name].advance(known, current)
+            progress(f"  {view.name}: {emitted:,} row(s) known at {known.isoformat()}")
+        if windows:  # one read of each table for every window of this knowledge time
+            read = moment.window(
+                min(w.reads[0] for w in windows.values()), max(w.reads[1] for w in windows.values())
+            )
+        for name in sorted(windows):
+            w, view = windows[name], project.views[name]
+            tables = _within(read, store, *w.reads)
+            specs = catalog.view_features(name)
+            keys = project.view_join_keys(name)
+            current = compute_view(tables, view, keys, specs, grid=w.grid, threads=threads, engine=engine)
+            emitted = states[name].advance(known, current, w.lo, w.hi)
+            progress(
+                f"  {name}: {emitted:,} row(s) known at {known.isoformat()} "
+                f"({len(current):,} grid point(s) recomputed)"
+            )
     results = []
     with new_generation(out_dir) as folder:  # all tables switch in together, or none does
         for view in catalog.views():
