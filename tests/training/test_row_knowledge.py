@@ -223,3 +223,33 @@ def test_spark_store_equals_brute_force(spark, parquet_view, as_of):
 
     out = run(FeaturelockSparkOfflineStore, local_config(), parquet_view, entity_df(as_of), True).to_df()
     assert cells(out) == oracle(as_of, True)
+
+
+# ---- through featurelock: the service's mode, the manifest, verify and train follow it ----------
+def test_a_service_trains_with_its_knowledge_mode_and_verify_follows_the_manifest(tmp_path):
+    import json
+
+    from featurelock.features.project import Project
+    from featurelock.scaffold import init_project
+    from featurelock.training.dataset import build_training_set, verify_training_set, write_training_set
+    from tests.engine.test_data_home import prepare
+
+    project = Project(init_project(tmp_path / "shop"), tmp_path / "home")  # its service: knowledge="row"
+    prepare(project)
+    row = build_training_set(project, "return_model_v1")
+    plain = build_training_set(project, "return_model_v1", knowledge="as-of")
+    assert row.manifest["knowledge"] == "row" and plain.manifest["knowledge"] == "as-of"
+    assert row.sha256 != plain.sha256
+    # a row of the first week's batch sees nothing; the plain join sees what the store knows now
+    first = row.frame.sort_values("event_timestamp").iloc[0]
+    assert pd.isna(first["visits_7d_v1"]) and not pd.isna(
+        plain.frame.set_index("row_id").loc[first["row_id"], "visits_7d_v1"]
+    )
+    folder = write_training_set(project, row, tmp_path / "set")
+    assert verify_training_set(project, folder).identical
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["knowledge"] = "as-of"  # the manifest decides the mode of the rebuild
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    assert verify_training_set(project, folder).actual_sha256 == plain.sha256
+    with pytest.raises(Exception, match=r"knowledge='rows' is not a knowledge mode; expected one of"):
+        build_training_set(project, "return_model_v1", knowledge="rows")
