@@ -104,6 +104,8 @@ class Service:
     ``knowledge``: ``as-of`` (default; every row sees what was known at the set's as_of) or ``row``
     (each row also sees only feature rows created at or before its own prediction time: what the
     online store could have served then; see docs/semantics.md).
+    ``min_present``: the least share of the service's features a served request must have; below
+    it the API answers 422 naming the missing ones (0: answer whatever is missing).
     """
 
     name: str
@@ -116,9 +118,15 @@ class Service:
     description: str
     seed: int = 0
     knowledge: str = "as-of"
+    min_present: float = 0.0  # least share of features a served request must have (else 422)
 
     def __post_init__(self) -> None:
         check_knowledge(self.knowledge, f"Service({self.name!r}).knowledge")
+        if not isinstance(self.min_present, int | float) or not 0.0 <= float(self.min_present) <= 1.0:
+            raise DefinitionError(
+                f"Service({self.name!r}).min_present={self.min_present!r} is not a share; give a number "
+                "from 0 (answer whatever is missing) to 1 (every feature must be present), e.g. 0.5."
+            )
 
     @property
     def all_refs(self) -> tuple[str, ...]:

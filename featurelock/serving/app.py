@@ -214,6 +214,7 @@ def create_app(project: Project, run: str | None = None, profile: str = "local")
     def health(request: Request) -> JSONResponse:
         predictor: Predictor = request.app.state.predictor
         try:
+            predictor.check_marks()
             predictor.online([to_request(Model(**probe))])
         except StoreUnavailableError as exc:
             return JSONResponse(status_code=503, content={"status": "unavailable", "detail": str(exc)})

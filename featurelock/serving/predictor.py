@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from featurelock.core.errors import NotFoundError
+from featurelock.core.errors import NotFoundError, StoreUnavailableError, ValidationError
 from featurelock.features.catalog import Catalog
 from featurelock.features.declare import RequestInput, Service
 from featurelock.features.feast_repo import feature_store
@@ -39,6 +39,7 @@ from featurelock.training.runs import promoted_run, read_run, run_specs
 
 NULL_KEY = ""  # a null key is looked up as "", which no entity has: missing features, as offline
 STORED_KEYS_MAX = 65_536  # keys as the online store keeps them, remembered per predictor
+MARKS_EVERY_SECONDS = 1.0  # how often serving checks that the online store still holds its writes
 
 
 @dataclass
@@ -63,6 +64,7 @@ class Predictor:
     _marks: tuple[int, datetime | None] | None = None  # (state file mtime, newest mark) cache
     _requested: RequestFeatures | None = None  # the request features' evaluator (built on first use)
     _stored_keys: dict[tuple, bytes] = field(default_factory=dict)  # (join keys, key) -> store's key
+    _marks_checked: float = -1.0  # time.monotonic() of the last check that the store holds its writes
 
     @staticmethod
     def load(project: Project, run: str | None = None, profile: str = "local") -> Predictor:
@@ -112,6 +114,51 @@ class Predictor:
             ends = [pd.Timestamp(state[v]["end"]).to_pydatetime() for v in sorted(views) if v in state]
             self._marks = (stamp, max(ends) if ends else None)
         return self._marks[1]
+
+    def check_marks(self) -> None:
+        """Refuse to serve from an online store that lost what materialize wrote there (a Redis
+        restarted empty, a flushed store): each view's mark holds a token that materialize also
+        left in the store; one gone means the values are gone, and every answer would be made of
+        missing features. Checked at most every ``MARKS_EVERY_SECONDS``."""
+        import time
+
+        now = time.monotonic()
+        if self._marks_checked >= 0 and now - self._marks_checked < MARKS_EVERY_SECONDS:
+            return
+        online_store = online_store_of(self.store)
+        if not hasattr(online_store, "read_marker"):  # a store of Feast's own: no marks to verify
+            return
+        state = read_state(self.project, self.profile)
+        views = sorted(p.name for p in self.feature_service.feature_view_projections)
+        lost = [
+            v
+            for v in views
+            if v in state and online_store.read_marker(self.store.config, v) != state[v].get("token")
+        ]
+        if lost:
+            raise StoreUnavailableError(
+                f"The online store lost what materialize wrote for view(s) {lost} (their mark's token "
+                "is gone: the server restarted empty, or the store was flushed), so every answer "
+                "would be made of missing features. Run `featurelock materialize` to refill it; "
+                "serving resumes by itself."
+            )
+        self._marks_checked = now
+
+    def check_present(self, receipts: list[dict[str, Any]]) -> None:
+        """The service's least share of features present (``Service.min_present``), per request."""
+        least = self.service.min_present
+        if not least:
+            return
+        for i, receipt in enumerate(receipts):
+            total = len(receipt["features"])
+            present = total - len(receipt["missing_features"])
+            if total and present / total < least:
+                raise ValidationError(
+                    f"request {i} ({receipt['request']}) has {present} of its {total} features at "
+                    f"{receipt['prediction_time']} (service {self.service.name!r} needs at least "
+                    f"{least:.0%}); missing: {receipt['missing_features']}. Ask at a time the online "
+                    "store holds values for (materialized, within their ttl), or for a known entity."
+                )
 
     def population_flags(self, request: Request) -> list[str]:
         """Reasons a request lies outside the trained population (empty: inside)."""
@@ -200,6 +247,7 @@ class Predictor:
 
     def predict(self, requests: list[Request]) -> list[dict[str, Any]]:
         """Probabilities with receipts: enough to replay each prediction offline."""
+        self.check_marks()
         values, stamps = self.online(requests)
         request = self.request_features(requests)
         n = len(requests)
@@ -240,11 +288,13 @@ class Predictor:
                         zip(self.feast_columns, [iso.get(t) or text(t) for t in stamp_rows[i]], strict=True)
                     ),
                     "missing_features": [c for c, v in zip(named, row, strict=True) if v is None],
+                    "missing_count": sum(v is None for v in row),
                     "in_population": not flags,
                     "population_flags": flags,
                     "request": {**r.keys, **{k: _jsonable(v) for k, v in r.inputs.items()}},
                 }
             )
+        self.check_present(receipts)
         return receipts
 
 
