@@ -69,10 +69,11 @@ def ingest(s: Session, file: str | None, table: str | None, knowledge_time: str 
     from featurelock.training.dataset import raw_store
 
     store = raw_store(s.project)
-    if s.profile == "production":  # before anything is written locally
+    if s.profile == "production":  # before anything is written locally: the profile, its server
+        from featurelock.features.feast_repo import production_settings
         from featurelock.stores.pg import connect
 
-        connect().close()
+        connect(production_settings(s.project)).close()
     with s.out.step("ingest raw tables"):
         if file:
             results = [ingest_file(str(table), file, knowledge_time, store)]
@@ -86,7 +87,7 @@ def ingest(s: Session, file: str | None, table: str | None, knowledge_time: str 
         from featurelock.features.publish import publish_raw
 
         with s.out.step("load the raw tables into PostgreSQL"):
-            publish_raw(store, progress=s.out.say)
+            publish_raw(s.project, store, progress=s.out.say)
 
 
 def features_build(s: Session, full: bool = False) -> None:
@@ -96,10 +97,11 @@ def features_build(s: Session, full: bool = False) -> None:
     from featurelock.training.dataset import raw_store
 
     project = s.project
-    if s.profile == "production":  # before anything is written locally
+    if s.profile == "production":  # before anything is written locally: the profile, its server
+        from featurelock.features.feast_repo import production_settings
         from featurelock.stores.pg import connect
 
-        connect().close()
+        connect(production_settings(project)).close()
     with s.out.step("check features.lock"):
         catalog = check_lock(project)
         s.out.say(

@@ -36,6 +36,19 @@ def check_profile(profile: str) -> str:
     return profile
 
 
+def feast_project(project: Project, profile: str) -> str:
+    """The Feast project name the profile's yaml declares (how Feast keys a shared registry and Redis)."""
+    config = yaml.safe_load(yaml_path(project, profile).read_text(encoding="utf-8"))
+    return str(config.get("project") or project.name)
+
+
+def production_settings(project: Project) -> Any:
+    """PostgreSQL settings of the project's production profile: its own schema on the server."""
+    from featurelock.stores.pg import pg_settings
+
+    return pg_settings(feast_project(project, "production"))
+
+
 def yaml_path(project: Project, profile: str) -> Path:
     name = "feature_store.yaml" if check_profile(profile) == "local" else f"feature_store.{profile}.yaml"
     path = project.feature_repo / name
@@ -73,7 +86,7 @@ def raw_config(
     if str(online.get("type", "")).endswith(("sqlite", "SqliteOnlineStore")):
         online["path"] = str(home / online["path"])
     if profile == "production":
-        _fill_production(config)
+        _fill_production(config, str(config.get("project") or project.name))
     if offline is not None:
         if offline not in OFFLINE_STORES:
             raise ValidationError(
@@ -87,11 +100,12 @@ def raw_config(
     return config
 
 
-def _fill_production(config: dict[str, Any]) -> None:
-    """Servers from the environment (defaults: this machine's local PostgreSQL and Redis)."""
+def _fill_production(config: dict[str, Any], name: str) -> None:
+    """Servers from the environment (defaults: this machine's local PostgreSQL and Redis); the
+    project's own PostgreSQL schema (Redis keys carry the Feast project already)."""
     from featurelock.stores.pg import pg_settings
 
-    pg = pg_settings()
+    pg = pg_settings(name)
     config["registry"]["path"] = (
         pg.sqlalchemy_url() + f"?options=-csearch_path%3D{pg.schema}"  # the registry lives in our schema
     )
@@ -127,7 +141,7 @@ def feature_store(
     if profile == "production":
         from featurelock.stores.pg import check_applied
 
-        check_applied()  # fail fast in one line (host and port; or never applied) before Feast wraps it
+        check_applied(production_settings(project))  # one line (host, port; never applied), not Feast's
     return FeatureStore(
         repo_path=str(project.feature_repo), config=repo_config(project, profile, offline, threads)
     )
@@ -164,7 +178,7 @@ def apply(project: Project, profile: str = "local") -> None:
     if profile == "production":
         from featurelock.stores.pg import ensure_schema
 
-        ensure_schema()
+        ensure_schema(production_settings(project))
     with _inside_repo(project, profile):
         apply_total(repo_config(project, profile), project.feature_repo, skip_source_validation=True)
     from featurelock.features.lockfile import check_lock, remember_applied

@@ -12,13 +12,15 @@ import pandas as pd
 
 from featurelock.data.schema import EVENT_TS
 from featurelock.data.store import RawStore
+from featurelock.features.feast_repo import production_settings
 from featurelock.features.project import Project
 from featurelock.stores.pg import replace_table, replace_tables
 
 
-def publish_raw(store: RawStore, progress: Callable[[str], None] = lambda _m: None) -> None:
+def publish_raw(project: Project, store: RawStore, progress: Callable[[str], None] = lambda _m: None) -> None:
+    settings = production_settings(project)
     for name, source in store.sources.items():
-        rows = replace_table(store.read(name), f"raw_{name}", index=[source.key, EVENT_TS])
+        rows = replace_table(store.read(name), f"raw_{name}", index=[source.key, EVENT_TS], settings=settings)
         progress(f"    postgres raw_{name}: {rows:,} rows")
 
 
@@ -30,5 +32,5 @@ def publish_feature_tables(project: Project, progress: Callable[[str], None] = l
         for name in sorted(project.views)
         if (folder / f"{name}.parquet").exists()
     }
-    for name, rows in replace_tables(tables).items():
+    for name, rows in replace_tables(tables, production_settings(project)).items():
         progress(f"    postgres {name}: {rows:,} rows")

@@ -19,16 +19,17 @@ from featurelock.features.lockfile import check_lock
 from featurelock.features.project import Project
 
 
-def _source(view: Any, profile: str) -> Any:
-    """The view's Feast source: a Parquet file locally, a PostgreSQL table in production."""
+def _source(view: Any, profile: str, project: Project) -> Any:
+    """The view's Feast source: a Parquet file locally, a PostgreSQL table (in the project's own
+    schema) in production."""
     if profile == "production":
         from feast.infra.offline_stores.contrib.postgres_offline_store.postgres_source import PostgreSQLSource
 
-        from featurelock.stores.pg import pg_settings
+        from featurelock.features.feast_repo import production_settings
 
         return PostgreSQLSource(
             name=view.source_name,
-            table=f"{pg_settings().schema}.{view.name}",
+            table=f"{production_settings(project).schema}.{view.name}",
             timestamp_field=EVENT_TS,
             created_timestamp_column=CREATED_TS,
             description=f"Feature table of view {view.name}, loaded by `featurelock features build`.",
@@ -70,7 +71,7 @@ def feast_definitions(
     views: dict[str, Any] = {}
     for view in catalog.views():
         specs = sorted(catalog.view_features(view.name), key=lambda s: (s.name, s.version))
-        source = _source(view, profile)
+        source = _source(view, profile, project)
         join_keys = project.view_join_keys(view.name)
         fields = [Field(name=k, dtype=String) for k in join_keys] + [
             Field(

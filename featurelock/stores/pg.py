@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,9 +38,20 @@ class PgSettings:
         return f"postgresql+psycopg://{auth}@{self.host}:{self.port}/{self.database}"
 
 
-def pg_settings() -> PgSettings:
+def project_schema(project: str | None) -> str:
+    """The schema of a project's tables on a shared server: one per Feast project (as Feast keys its
+    registry and Redis entries by project), so two projects with a view of the same name never
+    meet; ``featurelock`` without a project."""
+    if not project:
+        return "featurelock"
+    return "featurelock_" + re.sub(r"[^0-9a-z_]", "_", project.lower())
+
+
+def pg_settings(project: str | None = None) -> PgSettings:
+    """Servers from the environment (defaults: this machine's PostgreSQL); the schema is
+    ``FEATURELOCK_PG_SCHEMA`` if set, else the project's own (``project_schema``)."""
     env = os.environ.get
-    schema = env("FEATURELOCK_PG_SCHEMA", "featurelock")
+    schema = env("FEATURELOCK_PG_SCHEMA") or project_schema(project)
     if not schema.replace("_", "").isalnum():
         raise ValidationError(f"FEATURELOCK_PG_SCHEMA={schema!r} must be letters, digits and underscores.")
     try:

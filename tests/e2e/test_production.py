@@ -52,7 +52,7 @@ def prod_home(real_home, tmp_path_factory) -> Iterator[Path]:
     client = redis.Redis(host="127.0.0.1", port=6379, db=int(REDIS_DB))
     client.flushdb()
     try:
-        publish_raw(RawStore(nyc().raw_dir, nyc().sources))
+        publish_raw(nyc(), RawStore(nyc().raw_dir, nyc().sources))
         publish_feature_tables(nyc())
         feast_repo.apply(nyc(), "production")
         feast_repo.apply(nyc(), "local")
@@ -164,10 +164,12 @@ def test_lock_is_enforced_before_the_sql_registry_is_touched(prod_home, tmp_path
 def test_api_answers_503_while_redis_is_down_and_recovers(prod_home, monkeypatch):
     from fastapi.testclient import TestClient
 
+    from featurelock.serving import predictor as predictor_module
     from featurelock.serving.app import create_app
     from featurelock.serving.materialize import materialize
 
     DEMO_FLIGHTS = [dict(r) for r in nyc().examples.requests]
+    monkeypatch.setattr(predictor_module, "MARKS_EVERY_SECONDS", 0.0)  # check the marks every call
 
     server = PrivateRedis()
     port = server.port
@@ -185,10 +187,12 @@ def test_api_answers_503_while_redis_is_down_and_recovers(prod_home, monkeypatch
             assert down.status_code == 503
             assert f"Redis online store at 127.0.0.1:{port} is unavailable" in down.json()["detail"]
             assert client.get("/health").status_code == 503
-            server.start()  # back, empty (it keeps nothing on disk): answers again, values missing
+            server.start()  # back, empty (it keeps nothing on disk): issue 20 item 4, before: answered
+            lost = client.post("/predict", json=DEMO_FLIGHTS[0])  # with every feature missing
+            assert lost.status_code == 503 and "lost what materialize wrote" in lost.json()["detail"]
+            materialize(nyc(), end=DEFAULT_AT, profile="production")  # refilled: answers again
             again = client.post("/predict", json=DEMO_FLIGHTS[0])
-            assert again.status_code == 200
-            assert "carrier_dep_delay_mean_7d_v1" in again.json()["missing_features"]
+            assert again.status_code == 200 and again.json()["missing_features"] == []
     finally:
         server.stop()
         (prod_home / "materialize.production.json").unlink(missing_ok=True)
