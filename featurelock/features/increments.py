@@ -117,16 +117,11 @@ def batches_at(store: RawStore, known: pd.Timestamp) -> dict[str, list[Path]]:
     """The batch files declared exactly at ``known``, per table (tables without one left out)."""
     out = {}
     for table in store.sources:
-        files = [
-            f for f in store.batch_files(table, known) if f not in store.batch_files(table, _before(known))
-        ]
+        earlier = set(store.batch_files(table, known - pd.Timedelta(microseconds=1)))
+        files = [f for f in store.batch_files(table, known) if f not in earlier]
         if files:
             out[table] = files
     return out
-
-
-def _before(known: pd.Timestamp) -> pd.Timestamp:
-    return known - pd.Timedelta(microseconds=1)
 
 
 def batch_window(store: RawStore, known: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp] | None:
@@ -221,12 +216,28 @@ def read_record(link: Path) -> BuildRecord | None:
         return None
 
 
+_FILE_HASHES: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> sha256, this process
+
+
+def _file_hash(path: Path) -> str:
+    """A batch file's SHA-256, remembered while its size and modification time stay the same (a
+    build reads each file's bytes once, not once for the resume check and again for the record)."""
+    from featurelock.core.hashing import file_sha256
+
+    stat = path.stat()
+    token = (str(path), stat.st_size, stat.st_mtime_ns)
+    found = _FILE_HASHES.get(token)
+    if found is None:
+        if len(_FILE_HASHES) > 100_000:
+            _FILE_HASHES.clear()
+        found = _FILE_HASHES[token] = file_sha256(path)
+    return found
+
+
 def consumed(store: RawStore, upto: pd.Timestamp) -> dict[str, list[str]]:
     """The batch files known at ``upto``, per table: each name with the SHA-256 of its bytes, so a
     file edited in place behind the store's back (same name) is seen, and the build starts over."""
-    from featurelock.core.hashing import file_sha256
-
-    return {t: [f"{f.name} {file_sha256(f)}" for f in store.batch_files(t, upto)] for t in store.sources}
+    return {t: [f"{f.name} {_file_hash(f)}" for f in store.batch_files(t, upto)] for t in store.sources}
 
 
 def resumable(record: BuildRecord | None, store: RawStore, times: list[pd.Timestamp]) -> BuildRecord | None:
