@@ -345,7 +345,7 @@ def dataset_verify(ctx: click.Context, manifest: str, as_json: bool, **kw: Any) 
 @cli.command(help="Train a service's model and baseline; write a run directory with metrics and a report.")
 @click.option("--service", required=True, help="Feature service of the project.")
 @click.option("--model", help="Model spec (training/models.py) [default: the service's].")
-@click.option("--seed", type=int, help="Random seed [default: the service's].")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="Random seed [default: the service's].")
 @click.option("--params", help="Hyperparameters as JSON, e.g. '{\"max_iter\": 100}' [default: the spec's].")
 @click.option("--as-of", help="Knowledge time of the training set [default: the newest].")
 @knowledge_option

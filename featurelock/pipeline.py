@@ -247,6 +247,16 @@ def parity(s: Session, sample: int = 1000, at: str | None = None) -> int:
     if at is not None:
         check_at(at, "--at")
     require_built(s.project)
+    if at is not None:
+        from featurelock.training.dataset import raw_store
+
+        newest = raw_store(s.project).knowledge_times()[-1]
+        if check_at(at, "--at") > newest.to_pydatetime():
+            raise ValidationError(
+                f"--at={at!r} is after the newest knowledge time in the raw store ({newest.isoformat()}): "
+                "nothing is known then, so every feature would be missing and parity trivially clean. "
+                f"Pass a time up to {newest.isoformat()}, or none for the project's own."
+            )
     with s.out.step(f"parity on {sample:,} entity rows"):
         report = compare(s.project, sample=sample, at=at, profile=s.profile, progress=s.out.say)
     if s.out.as_json:

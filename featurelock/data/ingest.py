@@ -61,15 +61,39 @@ def read_batch_file(path: str | Path, source: Source) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise ValidationError(f"file={str(path)!r} does not exist; pass a Parquet or CSV batch.")
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    if path.suffix == ".csv":
-        kinds = dict(source.all_columns)
+    if path.suffix not in (".parquet", ".csv"):
+        raise ValidationError(f"file={str(path)!r} has suffix {path.suffix!r}; expected .parquet or .csv.")
+    if path.stat().st_size == 0:
+        raise ValidationError(f"file={str(path)!r} is empty (0 bytes); pass a batch with a header and rows.")
+    kinds = dict(source.all_columns)
+    try:
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path)
         frame = pd.read_csv(path, dtype={c: str for c, k in kinds.items() if k == "string"})
-        for column in [c for c in frame.columns if kinds.get(c) == "timestamp"]:
+    except (ValueError, UnicodeDecodeError, OSError, pd.errors.ParserError) as exc:  # pyarrow's too
+        kind = "Parquet" if path.suffix == ".parquet" else "CSV (UTF-8 text)"
+        raise ValidationError(
+            f"file={str(path)!r} cannot be read as {kind}; pass a {kind} batch "
+            f"with the columns of table {source.name!r}: {[c for c, _ in source.all_columns]}."
+        ) from exc
+    for column in [c for c in frame.columns if kinds.get(c) == "timestamp"]:
+        try:
             frame[column] = pd.to_datetime(frame[column], utc=False, format="ISO8601")
-        return frame
-    raise ValidationError(f"file={str(path)!r} has suffix {path.suffix!r}; expected .parquet or .csv.")
+        except (ValueError, TypeError) as exc:
+            bad = next((v for v in frame[column] if not _is_iso(v)), frame[column].iloc[0])
+            raise ValidationError(
+                f"file={str(path)!r}: column {column!r} holds {bad!r}, which is not an ISO 8601 timestamp; "
+                "write times like 2024-04-01T12:00:00Z."
+            ) from exc
+    return frame
+
+
+def _is_iso(value: object) -> bool:
+    try:
+        pd.to_datetime(value, format="ISO8601")
+    except (ValueError, TypeError):
+        return False
+    return True
 
 
 def ingest_file(table: str, path: str | Path, knowledge_time: object, store: RawStore) -> IngestResult:

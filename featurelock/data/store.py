@@ -49,6 +49,18 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     write_atomic(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
 
 
+def _read_batch(path: Path, where: list | None) -> pd.DataFrame:
+    """One stored batch file; a damaged one (truncated, overwritten) is named, with what to do."""
+    try:
+        return pq.read_table(path, filters=where).to_pandas()
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid and ArrowIOError among them
+        raise SchemaError(
+            f"The stored batch {path} cannot be read as Parquet: the raw store was damaged behind "
+            "featurelock's back. "
+            "Restore the file from a copy of the data directory, or ingest into a fresh one."
+        ) from exc
+
+
 class RawStore:
     """Append-only raw tables of a project's ``sources`` under ``root`` (``<data home>/raw``)."""
 
@@ -93,7 +105,7 @@ class RawStore:
                 pa.scalar(pd.Timestamp(t).as_unit("ns").value, pa.timestamp("ns", tz="UTC")) for t in between
             )
             where = [(EVENT_TS, ">=", lo), (EVENT_TS, "<=", hi)]
-        frame = pd.concat([pq.read_table(f, filters=where).to_pandas() for f in files], ignore_index=True)
+        frame = pd.concat([_read_batch(f, where) for f in files], ignore_index=True)
         frame = frame[list(dtypes)].astype(dtypes)
         return frame.sort_values([schema.key, EVENT_TS, CREATED_TS], kind="mergesort").reset_index(drop=True)
 

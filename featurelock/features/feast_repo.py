@@ -36,10 +36,27 @@ def check_profile(profile: str) -> str:
     return profile
 
 
+def load_yaml(path: Path) -> dict[str, Any]:
+    """A profile's ``feature_store*.yaml``, refused in one line when it is not one."""
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "not UTF-8 text"
+        raise ValidationError(
+            f"{path} is not YAML ({where}); restore the file (`featurelock init` writes one to copy from)."
+        ) from exc
+    if not isinstance(config, dict) or not isinstance(config.get("offline_store"), dict):
+        raise ValidationError(
+            f"{path} is not a Feast repo config (no offline_store mapping); restore the file "
+            "(`featurelock init` writes one to copy from)."
+        )
+    return config
+
+
 def feast_project(project: Project, profile: str) -> str:
     """The Feast project name the profile's yaml declares (how Feast keys a shared registry and Redis)."""
-    config = yaml.safe_load(yaml_path(project, profile).read_text(encoding="utf-8"))
-    return str(config.get("project") or project.name)
+    return str(load_yaml(yaml_path(project, profile)).get("project") or project.name)
 
 
 def production_settings(project: Project) -> Any:
@@ -77,7 +94,7 @@ def raw_config(
     own DuckDB store reads the registry's relative source paths from the working directory: use it
     from the data directory (``os.chdir(project.home)``).
     """
-    config = yaml.safe_load(yaml_path(project, profile).read_text(encoding="utf-8"))
+    config = load_yaml(yaml_path(project, profile))
     home = project.home
     registry = config.get("registry")
     if isinstance(registry, dict) and registry.get("registry_type", "file") == "file":

@@ -17,7 +17,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
 
-from featurelock.core.errors import DefinitionError, NotFoundError
+from featurelock.core.errors import DefinitionError, NotFoundError, ValidationError
 from featurelock.core.home import data_home_of
 from featurelock.data.schema import Source
 from featurelock.features.declare import (
@@ -90,6 +90,11 @@ class Project:
     def __init__(self, root: str | Path, home: str | Path | None = None) -> None:
         self.root = Path(root).resolve()
         self.home = Path(home).resolve() if home is not None else data_home_of(self.feature_repo)
+        if self.home.exists() and not self.home.is_dir():
+            raise ValidationError(
+                f"The data directory {str(self.home)!r} (FEATURELOCK_HOME, or <project>/feature_repo/data) "
+                "is a file, not a directory; point FEATURELOCK_HOME at a directory (it is made if missing)."
+            )
 
     def __repr__(self) -> str:
         return f"Project(root={str(self.root)!r}, home={str(self.home)!r})"

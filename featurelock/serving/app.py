@@ -23,7 +23,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, create_model
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    create_model,
+)
 
 from featurelock.core.errors import FeaturelockError, StoreUnavailableError
 from featurelock.features.declare import JoinKey, RequestInput
@@ -50,7 +58,18 @@ def _supported_time(value: datetime) -> datetime:
 
 
 Timestamp = Annotated[AwareDatetime, AfterValidator(_supported_time)]
-_PYTHON_TYPES: dict[str, Any] = {"string": str, "int": int, "float": float, "timestamp": Timestamp}
+
+
+def _not_a_boolean(value: Any) -> Any:
+    """A number field takes numbers: ``true`` is not 1 (pydantic's lax mode would coerce it)."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is a boolean, not a number")
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_not_a_boolean)]
+Integer = Annotated[int, BeforeValidator(_not_a_boolean)]
+_PYTHON_TYPES: dict[str, Any] = {"string": str, "int": Integer, "float": Number, "timestamp": Timestamp}
 
 
 def _key_field(key: JoinKey) -> tuple[Any, Any]:

@@ -104,18 +104,29 @@ def read_log(path: Path) -> list[dict[str, Any]]:
         )
     receipts = []
     for part in parts:
-        for number, line in enumerate(part.read_text(encoding="utf-8").splitlines(), start=1):
+        try:
+            text = part.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValidationError(
+                f"{part} is not a prediction log (not UTF-8 text: {exc.reason}); pass a log the service "
+                "wrote (predictions/<profile>/predictions.jsonl)."
+            ) from exc
+        for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
+            reason = ""
             try:
                 receipt = json.loads(line)
             except json.JSONDecodeError as exc:
                 receipt, reason = None, str(exc)
-            if not isinstance(receipt, dict) or "run_id" not in receipt:
+            needed = ("run_id", "request", "prediction_time", "features", "probability")
+            if not isinstance(receipt, dict) or any(k not in receipt for k in needed):
+                if receipt is not None:
+                    missing = [k for k in needed if k not in receipt] if isinstance(receipt, dict) else None
+                    reason = f"it lacks {missing}" if missing else "not a JSON object"
                 shown = line if len(line) <= 60 else line[:57] + "..."
                 raise ValidationError(
-                    f"{part}:{number} is not a prediction log entry ({shown!r}"
-                    + (f": {reason}" if receipt is None else "")
+                    f"{part}:{number} is not a prediction log entry ({shown!r}: {reason}"
                     + "); pass a log the service wrote (predictions/<profile>/predictions.jsonl)."
                 )
             receipts.append(receipt)

@@ -27,6 +27,7 @@ import pandas as pd
 
 from featurelock.core.atomic import write_text_atomic
 from featurelock.core.errors import StoreUnavailableError, ValidationError
+from featurelock.core.files import read_json
 from featurelock.core.sql import string_literal
 from featurelock.data.validate import check_knowledge_time
 from featurelock.features.feast_repo import feature_store
@@ -51,7 +52,13 @@ def state_path(project: Project, profile: str = "local") -> Path:
 
 def read_state(project: Project, profile: str = "local") -> dict[str, dict[str, str]]:
     path = state_path(project, profile)
-    return json.loads(path.read_text())["views"] if path.exists() else {}
+    if not path.exists():
+        return {}
+    fix = "remove it: the next `featurelock materialize` refills the online store from the start."
+    views = read_json(path, "the online store's materialize marks", fix).get("views")
+    if not isinstance(views, dict):
+        raise ValidationError(f"{path} is not the online store's materialize marks (no views); {fix}")
+    return views
 
 
 def _q(name: str) -> str:

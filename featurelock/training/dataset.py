@@ -229,6 +229,19 @@ def read_manifest(path: Path) -> dict[str, Any]:
             f"{path} is not a featurelock dataset manifest (format "
             f"{manifest.get('format') if isinstance(manifest, dict) else None!r})."
         )
+    fix = "restore the manifest.json written beside the training set (or build the set again)."
+    for key, kind in (("service", str), ("as_of", str), ("content_sha256", str), ("inputs", dict)):
+        if not isinstance(manifest.get(key), kind):
+            raise ValidationError(
+                f"{path} is a damaged dataset manifest: {key!r} is {manifest.get(key)!r}, expected a "
+                f"{kind.__name__}; {fix}"
+            )
+    for stage in STAGES:
+        if not isinstance(manifest["inputs"].get(stage), dict):
+            raise ValidationError(
+                f"{path} is a damaged dataset manifest: inputs[{stage!r}] is "
+                f"{manifest['inputs'].get(stage)!r}, expected a mapping; {fix}"
+            )
     return manifest
 
 

@@ -201,7 +201,7 @@ def make_pipeline(
     # an ad-hoc estimator carries its own values: only overrides are set (never shared nested objects)
     merged = dict(params) if spec.declared_params is not None else {**spec.defaults(), **params}
     if spec.preprocess == "none":
-        return spec.factory(seed=seed, categorical=cat_idx, **merged)
+        return _built(spec, merged, lambda: spec.factory(seed=seed, categorical=cat_idx, **merged))
     numeric_steps: list[tuple[str, Any]] = [("impute", SimpleImputer(strategy="median", add_indicator=True))]
     if spec.preprocess == "impute_scale":
         numeric_steps.append(("scale", StandardScaler()))
@@ -221,7 +221,22 @@ def make_pipeline(
         ],
         remainder="drop",
     )
-    return Pipeline([("prepare", prep), ("model", spec.factory(seed=seed, **merged))])
+    return Pipeline(
+        [("prepare", prep), ("model", _built(spec, merged, lambda: spec.factory(seed=seed, **merged)))]
+    )
+
+
+def _built(spec: ModelSpec, params: dict[str, Any], make: Callable[[], Any]) -> Any:
+    """The spec's estimator; hyperparameters its factory (or scikit-learn) refuses, in one line."""
+    try:
+        estimator = make()
+    except (TypeError, ValueError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        raise ValidationError(
+            f"params {params!r} are not accepted by model spec {spec.name!r} ({first}); "
+            f"it takes {sorted(spec.defaults())}."
+        ) from exc
+    return estimator
 
 
 def split(frame: pd.DataFrame, holdout_from: str) -> tuple[pd.DataFrame, pd.DataFrame]:

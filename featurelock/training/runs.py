@@ -25,6 +25,7 @@ import pandas as pd
 
 from featurelock.core.atomic import write_atomic, write_text_atomic
 from featurelock.core.errors import NotFoundError, ValidationError
+from featurelock.core.files import read_json
 from featurelock.data.store import write_parquet
 from featurelock.features.catalog import Catalog
 from featurelock.features.lockfile import check_lock
@@ -106,7 +107,13 @@ def fit_and_score(
 
 def promoted_history(project: Project) -> list[str]:
     path = project.runs_dir / "promoted.json"
-    return json.loads(path.read_text())["history"] if path.exists() else []
+    if not path.exists():
+        return []
+    fix = "restore it (or remove it: nothing is promoted then), then `featurelock promote RUN`."
+    history = read_json(path, "the promotion history", fix).get("history")
+    if not isinstance(history, list) or not all(isinstance(r, str) for r in history):
+        raise ValidationError(f"{path} is not the promotion history (no list of run ids); {fix}")
+    return history
 
 
 def promoted_run(project: Project) -> str | None:
@@ -139,7 +146,9 @@ def read_run(project: Project, run: str, by_id: bool = False) -> tuple[Path, dic
     if not record_path.exists():
         known = ", ".join(list_runs(project)[-5:]) or "none"
         raise NotFoundError(f"run={run!r} is not a run directory (no {record_path}); recent runs: {known}.")
-    record = json.loads(record_path.read_text())
+    record = read_json(
+        record_path, "a run record", "the run directory is damaged: train again, or restore it from a copy."
+    )
     if record.get("format") != RUN_FORMAT:
         raise ValidationError(f"{record_path} is not a featurelock run record.")
     return path, record

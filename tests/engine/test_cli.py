@@ -345,3 +345,134 @@ def test_a_tampered_model_file_is_one_line_at_serve(demoed, capsys, monkeypatch)
         assert "model.skops" in out + err and "sha256" in (out + err).lower()
     finally:
         model.write_bytes(original)
+
+
+MANIFEST = {
+    "format": "featurelock-dataset/2",
+    "service": "return_model_v1",
+    "as_of": "2024-04-02T00:00:00+00:00",
+}
+KT = "2024-05-01T00:00:00Z"
+INGEST = ["ingest", "--table", "visits", "--knowledge-time", KT, "--file"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "args", "words"),
+    [
+        ("empty.csv", b"", INGEST, "is empty (0 bytes)"),
+        ("garbage.parquet", b"PAR1 not parquet", INGEST, "cannot be read as Parquet"),
+        ("garbage.csv", b"\xff\xfe\x00\x81bad", INGEST, "cannot be read as CSV (UTF-8 text)"),
+        (
+            "late.csv",
+            b"visit_id,event_timestamp,customer,amount\nv1,yesterday,c01,1.0\n",
+            INGEST,
+            "holds 'yesterday', which is not an ISO 8601 timestamp",
+        ),
+        (
+            "m1.json",
+            json.dumps({**MANIFEST, "content_sha256": "sha256:0"}).encode(),
+            ["dataset", "verify"],
+            "'inputs' is None, expected a dict",
+        ),
+        (
+            "m2.json",
+            json.dumps({**MANIFEST, "content_sha256": "sha256:0", "inputs": "all"}).encode(),
+            ["dataset", "verify"],
+            "'inputs' is 'all', expected a dict",
+        ),
+        (
+            "log.jsonl",
+            b'{"run_id": "x", "probability": 0.5}\n',
+            ["replay"],
+            "it lacks ['request', 'prediction_time', 'features']",
+        ),
+        ("bin.jsonl", b"\xff\xfe\x00\x81", ["replay"], "is not a prediction log (not UTF-8 text"),
+    ],
+    ids=lambda v: v if isinstance(v, str) and len(v) < 20 else None,
+)
+def test_issue20_item2_bad_files_end_in_one_line_and_change_nothing(
+    demoed, capsys, monkeypatch, tmp_path, name, content, args, words
+):
+    """Before: pandas', pyarrow's and Python's own exceptions, wrapped in one line."""
+    home = demoed.parent / "home"
+    before = _tree(home)
+    path = tmp_path / name
+    path.write_bytes(content)
+    code, out, err = run(capsys, demoed, monkeypatch, *args, str(path))
+    assert code == 2, out + err
+    assert words in out + err and "Traceback" not in out + err
+    for foreign in ("EmptyDataError", "ArrowInvalid", "UnicodeDecodeError", "KeyError", "TypeError"):
+        assert f"{foreign}:" not in err.split("(")[0]  # our words first, never a foreign message
+    assert _tree(home) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (
+            ["train", "--service", "return_model_v1", "--seed", "-1"],
+            "-1 is not in the range 0<=x<=4294967295",
+        ),
+        (["train", "--service", "return_model_v1", "--params", '{"bogus": 1}'], "bogus"),
+        (["parity", "--at", "2100-01-01T00:00:00Z"], "is after the newest knowledge time in the raw store"),
+    ],
+    ids=lambda v: " ".join(v)[:40] if isinstance(v, list) else None,
+)
+def test_issue20_item2_bad_values_end_in_one_line_and_change_nothing(
+    demoed, capsys, monkeypatch, args, words
+):
+    home = demoed.parent / "home"
+    before = _tree(home)
+    code, out, err = run(capsys, demoed, monkeypatch, *args)
+    assert code == 2, out + err
+    assert words in out + err and "Traceback" not in out + err
+    assert _tree(home) == before
+
+
+@pytest.mark.parametrize(
+    ("relative", "command", "words"),
+    [
+        ("home/runs/promoted.json", ["runs"], "is not the promotion history (not JSON"),
+        ("home/materialize.local.json", ["materialize"], "is not the online store's materialize marks"),
+        ("shop/feature_repo/feature_store.yaml", ["materialize"], "is not YAML"),
+    ],
+    ids=["promoted.json", "marks", "feature_store.yaml"],
+)
+def test_issue20_item2_a_damaged_state_file_is_named_in_one_line(
+    demoed, capsys, monkeypatch, relative, command, words
+):
+    path = demoed.parent / relative
+    original = path.read_bytes()
+    try:
+        path.write_bytes(b"{not json: [")
+        code, out, err = run(capsys, demoed, monkeypatch, *command)
+        assert code == 2, out + err
+        assert words in out + err and "Traceback" not in out + err
+        assert "JSONDecodeError:" not in out + err and "ParserError:" not in out + err
+    finally:
+        path.write_bytes(original)
+
+
+def test_issue20_item2_a_damaged_run_record_is_named_in_one_line(demoed, capsys, monkeypatch):
+    from featurelock.features.project import Project
+    from featurelock.training.runs import promoted_run
+
+    project = Project(demoed, demoed.parent / "home")
+    record = project.runs_dir / str(promoted_run(project)) / "run.json"
+    original = record.read_bytes()
+    try:
+        record.write_bytes(original[: len(original) // 2])
+        code, out, err = run(capsys, demoed, monkeypatch, "reproduce", str(promoted_run(project)))
+        assert code == 2 and "is not a run record (not JSON" in out + err and "Traceback" not in out + err
+    finally:
+        record.write_bytes(original)
+
+
+def test_issue20_item2_a_data_directory_that_is_a_file_is_refused(tiny, tmp_path, capsys, monkeypatch):
+    home = tmp_path / "home"
+    home.write_text("a file")
+    monkeypatch.setenv("FEATURELOCK_HOME", str(home))
+    assert main(["--project", str(tiny), "runs"]) == 2
+    err = capsys.readouterr().err
+    assert "is a file, not a directory; point FEATURELOCK_HOME at a directory" in err
+    assert home.read_text() == "a file"
