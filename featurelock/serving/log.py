@@ -93,8 +93,13 @@ class PredictionLog:
             os.close(self._lock_fd)
 
 
-def read_log(path: Path) -> list[dict[str, Any]]:
-    """Every receipt of the log at ``path``: its rotated parts in order, then the current file."""
+#: What a receipt must hold to be replayed.
+RECEIPT_KEYS = ("run_id", "request", "prediction_time", "features", "probability")
+
+
+def read_log(path: Path, needed: tuple[str, ...] = ("run_id",)) -> list[dict[str, Any]]:
+    """Every receipt of the log at ``path``: its rotated parts in order, then the current file;
+    each line must be a JSON object with the ``needed`` keys (``RECEIPT_KEYS`` to replay it)."""
     path = Path(path)
     parts = [*rotated_files(path), *([path] if path.exists() else [])]
     if not parts:
@@ -119,7 +124,6 @@ def read_log(path: Path) -> list[dict[str, Any]]:
                 receipt = json.loads(line)
             except json.JSONDecodeError as exc:
                 receipt, reason = None, str(exc)
-            needed = ("run_id", "request", "prediction_time", "features", "probability")
             if not isinstance(receipt, dict) or any(k not in receipt for k in needed):
                 if receipt is not None:
                     missing = [k for k in needed if k not in receipt] if isinstance(receipt, dict) else None

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from featurelock.features.project import Project
-from featurelock.serving.log import read_log
+from featurelock.serving.log import RECEIPT_KEYS, read_log
 from featurelock.serving.parity import offline_frame, research_probabilities, same
 from featurelock.serving.predictor import Predictor, request_from_receipt
 from featurelock.training.runs import read_run
@@ -29,7 +29,7 @@ class ReplayReport:
 
 def replay(project: Project, log: Path, profile: str = "local", knowledge: str = "as-of") -> ReplayReport:
     """Replay every receipt of a prediction log (its rotated parts included)."""
-    return replay_receipts(project, read_log(log), profile, knowledge)
+    return replay_receipts(project, read_log(log, RECEIPT_KEYS), profile, knowledge)
 
 
 def replay_receipts(
