@@ -151,6 +151,9 @@ def create_app(project: Project, run: str | None = None, profile: str = "local")
     keys, inputs = service_keys(service, catalog), service_inputs(service, catalog)
     id_column = catalog.population(service.population).id
     Model = request_model(project, keys, inputs, id_column)
+    # the model is loaded and its hash checked now, before a server starts: a damaged, swapped or
+    # untrusted file is one line from `featurelock serve`, not a traceback from the server's startup
+    predictor = Predictor.load(project, run, profile)  # imports scikit-learn (and its OpenMP)
 
     class BatchRequest(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -167,7 +170,7 @@ def create_app(project: Project, run: str | None = None, profile: str = "local")
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from threadpoolctl import threadpool_limits
 
-        app.state.predictor = Predictor.load(project, run, profile)  # imports scikit-learn (and its OpenMP)
+        app.state.predictor = predictor
         threadpool_limits(1)  # then: one-row predictions, OpenMP start-up costs more than it saves
         log = log_path(project.home, profile)
         log.parent.mkdir(parents=True, exist_ok=True)

@@ -358,8 +358,17 @@ def _skops_bytes(model: Any) -> bytes:
 
 def promote(project: Project, run: str) -> list[str]:
     """Mark ``run`` as the one serving uses; returns the history (last = served)."""
-    _, record = read_run(project, run)
-    history = [*promoted_history(project), record["run_id"]]
+    path, record = read_run(project, run)
+    run_id = record.get("run_id")
+    inside = project.runs_dir.resolve() / str(run_id)
+    if not isinstance(run_id, str) or not RUN_ID.fullmatch(run_id) or path.resolve() != inside:
+        raise ValidationError(
+            f"run={run!r} is not a run of this data directory ({project.runs_dir}): its record names "
+            f"{run_id!r} and it lies at {path.resolve()}. Serving loads models only from the data "
+            "directory's runs: train the run here, or copy its directory into "
+            f"{project.runs_dir} under its own id."
+        )
+    history = [*promoted_history(project), run_id]
     project.runs_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(project.runs_dir / "promoted.json", json.dumps({"history": history}, indent=2) + "\n")
     return history

@@ -476,3 +476,49 @@ def test_issue20_item2_a_data_directory_that_is_a_file_is_refused(tiny, tmp_path
     err = capsys.readouterr().err
     assert "is a file, not a directory; point FEATURELOCK_HOME at a directory" in err
     assert home.read_text() == "a file"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [lambda b: b[:-10] + b"0123456789", lambda b: b""],
+    ids=["one byte flipped", "empty"],
+)
+def test_issue20_item2_serve_with_a_damaged_model_is_one_line_before_any_server(
+    demoed, capsys, monkeypatch, damage
+):
+    """Before: the check ran in the app's startup hook, so uvicorn printed a traceback and exit 3."""
+    from featurelock.features.project import Project
+    from featurelock.training.runs import promoted_run
+
+    project = Project(demoed, demoed.parent / "home")
+    model = project.runs_dir / str(promoted_run(project)) / "model.skops"
+    original = model.read_bytes()
+    try:
+        model.write_bytes(damage(original))
+        code, out, err = run(capsys, demoed, monkeypatch, "serve", "--port", "1")
+        assert code == 2, out + err
+        assert "model.skops" in out + err and "Traceback" not in out + err
+    finally:
+        model.write_bytes(original)
+
+
+def test_issue20_item2_a_run_outside_the_data_directory_is_not_promoted(
+    demoed, capsys, monkeypatch, tmp_path
+):
+    """Before: a directory outside the data directory whose run.json named its own path was stored,
+    and `serve` then loaded a model from outside the data directory."""
+    import shutil
+
+    from featurelock.features.project import Project
+    from featurelock.training.runs import promoted_history, promoted_run
+
+    project = Project(demoed, demoed.parent / "home")
+    outside = tmp_path / "elsewhere"
+    shutil.copytree(project.runs_dir / str(promoted_run(project)), outside)
+    record = json.loads((outside / "run.json").read_text())
+    record["run_id"] = str(outside)
+    (outside / "run.json").write_text(json.dumps(record))
+    before = promoted_history(project)
+    code, out, err = run(capsys, demoed, monkeypatch, "promote", str(outside))
+    assert code == 2 and "is not a run of this data directory" in out + err
+    assert promoted_history(project) == before
