@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from string import Template
 
-from featurelock.core.atomic import write_text_atomic
+from featurelock.core.atomic import unwritable, write_text_atomic
 from featurelock.core.errors import ValidationError
 from featurelock.features.lockfile import add_new_versions
 from featurelock.features.project import Project
@@ -42,6 +42,10 @@ def visits_csv(seed: int = 7, customers: int = 20, days: int = 90) -> str:
 def init_project(directory: str | Path) -> Path:
     """Write a new project into ``directory`` (which must not exist or be empty); return its root."""
     root = Path(directory).expanduser().resolve()
+    if root.exists() and not root.is_dir():
+        raise ValidationError(
+            f"dir={str(directory)!r} is a file; `featurelock init` writes a new project into a folder."
+        )
     if root.exists() and any(root.iterdir()):
         raise ValidationError(
             f"dir={str(directory)!r} exists and is not empty; `featurelock init` writes a new project "
@@ -50,7 +54,10 @@ def init_project(directory: str | Path) -> Path:
     name = re.sub(r"[^A-Za-z0-9_]", "_", root.name) or "project"
     if not _NAME.match(name):
         name = f"p_{name}"
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise unwritable(root, exc) from exc
     for src in sorted(TEMPLATE.rglob("*")):
         if src.is_dir() or "__pycache__" in src.parts:
             continue

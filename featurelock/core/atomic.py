@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+from featurelock.core.errors import ValidationError
 
 
 def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
@@ -14,8 +17,11 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
     A reader sees the old file or the new one, never half of one; a crash leaves only a
     ``.tmp-*`` file, which readers ignore.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".tmp-{path.name}-", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".tmp-{path.name}-", dir=path.parent)
+    except OSError as exc:
+        raise unwritable(path, exc) from exc
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -32,6 +38,20 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def unwritable(path: Path, exc: OSError) -> ValidationError:
+    """The one-line refusal of a path that cannot be written (nothing was written)."""
+    reasons = {
+        errno.ENOENT: "a folder on the way does not exist",
+        errno.ENOTDIR: "a part of the path is a file, not a folder",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "not permitted",
+        errno.EROFS: "the file system is read-only",
+        errno.ENOSPC: "no space left",
+    }
+    reason = reasons.get(exc.errno or 0, f"error {exc.errno}")
+    return ValidationError(f"cannot write {path} ({reason}); choose a writable location.")
 
 
 def _umask() -> int:

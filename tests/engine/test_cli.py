@@ -522,3 +522,25 @@ def test_issue20_item2_a_run_outside_the_data_directory_is_not_promoted(
     code, out, err = run(capsys, demoed, monkeypatch, "promote", str(outside))
     assert code == 2 and "is not a run of this data directory" in out + err
     assert promoted_history(project) == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["init", "features.lock/shop"],
+        ["init", "features.lock"],
+        ["dataset", "build", "--service", "return_model_v1", "--out", "features.lock/set"],
+    ],
+    ids=["init under a file", "init onto a file", "--out under a file"],
+)
+def test_issue20_item2_an_unwritable_place_is_one_line(demoed, capsys, monkeypatch, args):
+    home = demoed.parent / "home"
+    before = _tree(home)
+    monkeypatch.chdir(demoed)
+    code, out, err = run(capsys, demoed, monkeypatch, *args)
+    assert code == 2, out + err
+    assert (
+        "a part of the path is a file" in out + err or "is a file" in out + err
+    ) and "Traceback" not in out + err
+    assert "FileNotFoundError" not in out + err and "NotADirectoryError" not in out + err
+    assert _tree(home) == before
