@@ -9,12 +9,13 @@ a run already in the experiment (tag ``featurelock.run_id``) is not logged again
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from featurelock.core.errors import FeaturelockError, NotFoundError
+from featurelock.core.errors import FeaturelockError, NotFoundError, StoreUnavailableError, ValidationError
 from featurelock.features.project import Project
 from featurelock.training.runs import list_runs, read_run
 
@@ -68,11 +69,53 @@ def run_params(record: dict[str, Any]) -> dict[str, str]:
     return params
 
 
+SCHEMES = ("sqlite", "file", "http", "https", "postgresql", "mysql")
+
+
+def check_tracking_uri(uri: str) -> str:
+    """A tracking URI featurelock can export to, checked before MLflow sees it: a known scheme; a
+    SQLite file in a folder, and a SQLite database if it exists; a server that answers (3 s)."""
+    from urllib.parse import urlparse
+
+    scheme = urlparse(uri).scheme
+    if scheme not in SCHEMES:
+        raise ValidationError(
+            f"--mlflow {uri!r} has scheme {scheme!r}; featurelock exports to {list(SCHEMES)}, e.g. "
+            "sqlite:///path/to/mlflow.db or http://127.0.0.1:5000."
+        )
+    if scheme == "sqlite":
+        path = Path(uri.removeprefix("sqlite:///")).resolve()
+        for parent in path.parents:
+            if parent.exists() and not parent.is_dir():
+                raise ValidationError(
+                    f"--mlflow {uri!r}: {parent} is a file, not a folder; give a SQLite path in a folder."
+                )
+        if path.exists() and (not path.is_file() or path.read_bytes()[:16] != b"SQLite format 3\x00"):
+            raise ValidationError(
+                f"--mlflow {uri!r}: {path} exists and is not a SQLite database; give a new file or an "
+                "MLflow SQLite store."
+            )
+    if scheme in ("http", "https"):
+        import socket
+
+        parsed = urlparse(uri)
+        port = parsed.port or (443 if scheme == "https" else 80)
+        try:
+            socket.create_connection((parsed.hostname or "", port), timeout=3).close()
+        except OSError as exc:
+            raise StoreUnavailableError(
+                f"--mlflow {uri!r}: nothing answers at {parsed.hostname}:{port} within 3 s; start the "
+                "MLflow tracking server, or export to a SQLite file (the default)."
+            ) from exc
+    return uri
+
+
 def export_runs(
     project: Project, tracking_uri: str | None = None, runs: list[str] | None = None
 ) -> list[Exported]:
     """Log ``runs`` (default: every run of the project) into the experiment ``featurelock/<project>``."""
     try:
+        from mlflow.exceptions import MlflowException
         from mlflow.tracking import MlflowClient
     except ImportError as exc:
         raise FeaturelockError(
@@ -84,8 +127,20 @@ def export_runs(
         raise NotFoundError(
             f"There are no runs to export in {project.runs_dir}; train one first (`featurelock train`)."
         )
-    uri = tracking_uri or default_uri(project)
-    client = MlflowClient(uri)
+    uri = check_tracking_uri(tracking_uri or default_uri(project))
+    # every network call bounded: one try, 10 s (MLflow's own default retries for minutes)
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+    try:
+        return _export(project, MlflowClient(uri), uri, runs)
+    except MlflowException as exc:
+        raise StoreUnavailableError(
+            f"The MLflow tracking store at {uri} refused the export ({type(exc).__name__}, code "
+            f"{getattr(exc, 'error_code', '?')}); check it is an MLflow store of a compatible version."
+        ) from exc
+
+
+def _export(project: Project, client: Any, uri: str, runs: list[str]) -> list[Exported]:
     name = f"featurelock/{project.name}"
     experiment = client.get_experiment_by_name(name)
     if experiment is None:

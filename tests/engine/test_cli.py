@@ -544,3 +544,38 @@ def test_issue20_item2_an_unwritable_place_is_one_line(demoed, capsys, monkeypat
     ) and "Traceback" not in out + err
     assert "FileNotFoundError" not in out + err and "NotADirectoryError" not in out + err
     assert _tree(home) == before
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("uri", "words"),
+    [
+        ("ftp://127.0.0.1/mlflow", "has scheme 'ftp'; featurelock exports to"),
+        ("sqlite:///features.lock/mlflow.db", "is a file, not a folder"),
+        ("sqlite:///features.lock", "exists and is not a SQLite database"),
+        (f"http://127.0.0.1:{_closed_port()}", "nothing answers at 127.0.0.1:"),
+    ],
+    ids=["unknown scheme", "under a file", "not a database", "closed port"],
+)
+def test_issue20_item2_runs_export_to_a_bad_place_is_one_line_and_bounded(
+    demoed, capsys, monkeypatch, uri, words
+):
+    """Before: MLflow's own errors, and a closed port still retried after 150 s."""
+    import time
+
+    home = demoed.parent / "home"
+    before = _tree(home)
+    monkeypatch.chdir(demoed)
+    began = time.monotonic()
+    code, out, err = run(capsys, demoed, monkeypatch, "runs", "export", "--mlflow", uri)
+    assert time.monotonic() - began < 20
+    assert code == 2, out + err
+    assert words in out + err and "Traceback" not in out + err
+    assert _tree(home) == before
