@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -40,7 +41,8 @@ def _batch_name(knowledge_time: pd.Timestamp, sha256: str) -> str:
 
 
 def _knowledge_of(path: Path) -> pd.Timestamp:
-    return pd.Timestamp(pd.to_datetime(path.name[1:].split("-")[0], format=_STAMP, utc=True))
+    stamp = datetime.strptime(path.name[1:].split("-")[0], _STAMP).replace(tzinfo=UTC)
+    return pd.Timestamp(stamp).as_unit("ns")
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
@@ -49,9 +51,12 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     write_atomic(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
 
 
-def _read_batch(path: Path, where: list | None) -> pd.DataFrame:
-    """One stored batch file; a damaged one (truncated, overwritten) is named, with what to do."""
+def _read_batch(path: Path, where: list | None) -> pd.DataFrame | None:
+    """One stored batch file (None when ``where``'s event times miss it: its statistics say so);
+    a damaged one (truncated, overwritten) is named, with what to do."""
     try:
+        if where is not None and _outside(pq.ParquetFile(path).metadata, where):
+            return None
         return pq.read_table(path, filters=where).to_pandas()
     except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid and ArrowIOError among them
         raise SchemaError(
@@ -59,6 +64,24 @@ def _read_batch(path: Path, where: list | None) -> pd.DataFrame:
             "featurelock's back. "
             "Restore the file from a copy of the data directory, or ingest into a fresh one."
         ) from exc
+
+
+def _outside(metadata: pq.FileMetaData, where: list) -> bool:
+    """Whether no row group of a file can hold an event time in ``where``'s [lo, hi]."""
+    lo, hi = where[0][2].value, where[1][2].value  # pyarrow scalars, nanoseconds (see ``read``)
+    column = metadata.schema.names.index(EVENT_TS) if EVENT_TS in metadata.schema.names else -1
+    if column < 0:
+        return False
+    for g in range(metadata.num_row_groups):
+        stats = metadata.row_group(g).column(column).statistics
+        if stats is None or not stats.has_min_max:
+            return False
+        first, last = pd.Timestamp(stats.min), pd.Timestamp(stats.max)
+        first = first.tz_localize("UTC") if first.tzinfo is None else first
+        last = last.tz_localize("UTC") if last.tzinfo is None else last
+        if first.as_unit("ns").value <= hi and last.as_unit("ns").value >= lo:
+            return False
+    return True
 
 
 class RawStore:
@@ -105,7 +128,10 @@ class RawStore:
                 pa.scalar(pd.Timestamp(t).as_unit("ns").value, pa.timestamp("ns", tz="UTC")) for t in between
             )
             where = [(EVENT_TS, ">=", lo), (EVENT_TS, "<=", hi)]
-        frame = pd.concat([_read_batch(f, where) for f in files], ignore_index=True)
+        parts = [part for f in files if (part := _read_batch(f, where)) is not None]
+        if not parts:
+            return pd.DataFrame({c: pd.Series(dtype=d) for c, d in dtypes.items()})
+        frame = pd.concat(parts, ignore_index=True)
         frame = frame[list(dtypes)].astype(dtypes)
         return frame.sort_values([schema.key, EVENT_TS, CREATED_TS], kind="mergesort").reset_index(drop=True)
 
