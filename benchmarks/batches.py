@@ -82,12 +82,11 @@ def child(args: argparse.Namespace) -> dict:
     """One series in this process: times per batch and the peak memory."""
     from featurelock.data.batches import parse_duration, timeline
     from featurelock.data.store import RawStore
-    from featurelock.features import feast_repo
     from featurelock.features.build import build_feature_tables
     from featurelock.features.generations import current_generation
     from featurelock.features.lockfile import check_lock
     from featurelock.features.project import Project
-    from featurelock.serving.materialize import materialize
+    from featurelock.serving.simulate import receive
 
     root, home = Path(args.root), Path(args.home)
     project = Project(root, home)
@@ -104,19 +103,10 @@ def child(args: argparse.Namespace) -> dict:
         return {"build": time.perf_counter() - began, "peak_mb": peak_mb()}
     builds, materializes, ingests = [], [], []
     for i, batch in enumerate(batches):
-        began = time.perf_counter()
-        for table in sorted(batch.frames):
-            store.ingest(table, batch.frames[table], batch.known)
-        ingested = time.perf_counter()
-        build_feature_tables(catalog, store, project.feature_tables_dir)
-        built = time.perf_counter()
-        if i == 0:
-            feast_repo.apply(project)
-        before = time.perf_counter()
-        materialize(project, end=batch.known)
-        ingests.append(ingested - began)
-        builds.append(built - ingested)
-        materializes.append(time.perf_counter() - before)
+        ingest, build, write = receive(project, catalog, store, batch, first=i == 0)  # as simulate does
+        ingests.append(ingest)
+        builds.append(build)
+        materializes.append(write)
     peak = peak_mb()
     full_seconds, full_generation = float("nan"), None
     if not args.no_full:

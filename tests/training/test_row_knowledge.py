@@ -18,6 +18,7 @@ from feast.types import Float64, Int64, String
 from featurelock.stores.duckdb_offline import FeaturelockDuckDBOfflineStore
 from featurelock.stores.retrieval import AS_OF_COLUMN, knowledge_slices
 from tests.conftest import ts
+from tests.training.test_offline_store_oracle import text
 
 KA, KB, KC = ts("2013-05-01T09:00Z"), ts("2013-05-01T11:30Z"), ts("2013-05-01T12:00Z")
 ROWS = [  # origin, dest, event_timestamp, created_timestamp, x, y
@@ -58,12 +59,6 @@ def entity_df(as_of: pd.Timestamp | None) -> pd.DataFrame:
     if as_of is not None:
         frame[AS_OF_COLUMN] = pd.Series([as_of] * len(frame), dtype="datetime64[ns, UTC]")
     return frame
-
-
-def text(value) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return "NULL"
-    return repr(value) if isinstance(value, float) else str(value)
 
 
 def oracle(as_of: pd.Timestamp | None, row_knowledge: bool) -> list[tuple]:
