@@ -180,7 +180,7 @@ def train(
         hyper = json.loads(params) if params else {}
     except json.JSONDecodeError as exc:
         raise ValidationError(
-            f"--params {params!r} is not JSON ({exc.msg}); e.g. '{{\"max_iter\": 100}}'."
+            f"--params {params!r} is not JSON (at column {exc.colno}); e.g. '{{\"max_iter\": 100}}'."
         ) from exc
     if not isinstance(hyper, dict):
         raise ValidationError(f"--params {params!r} is not a JSON object; e.g. '{{\"max_iter\": 100}}'.")
@@ -327,6 +327,10 @@ def simulate(
     from featurelock.serving.simulate import simulate as replay_timeline
 
     period, late = parse_duration(every, "--every"), parse_duration(latency, "--latency")
+    if start is not None:
+        from featurelock.core.times import aware_timestamp
+
+        aware_timestamp(start, "--from")  # the arguments first, then the state they need
     if s.profile != "local":
         raise ValidationError(
             f"--profile {s.profile}: simulate replays the timeline in a scratch directory of its own on "

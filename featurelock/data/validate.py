@@ -23,12 +23,13 @@ def check_table(table: str, sources: Mapping[str, Source]) -> Source:
 EARLIEST, LATEST = pd.Timestamp("1678-01-01T00:00:00Z"), pd.Timestamp("2262-01-01T00:00:00Z")
 
 
-def check_knowledge_time(knowledge_time: object) -> pd.Timestamp:
-    """A batch's declared knowledge time: a timezone-aware timestamp, returned in UTC."""
-    ts = aware_timestamp(knowledge_time, "knowledge_time")
+def check_knowledge_time(knowledge_time: object, what: str = "knowledge_time") -> pd.Timestamp:
+    """A knowledge time (a batch's, or an as_of): a timezone-aware timestamp, returned in UTC;
+    ``what`` names the argument in the errors."""
+    ts = aware_timestamp(knowledge_time, what)
     if not EARLIEST <= ts <= LATEST:
         raise ValidationError(
-            f"knowledge_time={knowledge_time!r} is outside the supported range {EARLIEST.date()} to "
+            f"{what}={knowledge_time!r} is outside the supported range {EARLIEST.date()} to "
             f"{LATEST.date()} (timestamps are kept in nanoseconds)."
         )
     return ts

@@ -101,6 +101,11 @@ def read_log(path: Path, needed: tuple[str, ...] = ("run_id",)) -> list[dict[str
     """Every receipt of the log at ``path``: its rotated parts in order, then the current file;
     each line must be a JSON object with the ``needed`` keys (``RECEIPT_KEYS`` to replay it)."""
     path = Path(path)
+    if path.is_dir():
+        raise ValidationError(
+            f"log={str(path)!r} is a directory; pass the log file itself "
+            "(<data directory>/predictions/<profile>/predictions.jsonl)."
+        )
     parts = [*rotated_files(path), *([path] if path.exists() else [])]
     if not parts:
         raise ValidationError(
@@ -123,7 +128,7 @@ def read_log(path: Path, needed: tuple[str, ...] = ("run_id",)) -> list[dict[str
             try:
                 receipt = json.loads(line)
             except json.JSONDecodeError as exc:
-                receipt, reason = None, str(exc)
+                receipt, reason = None, f"not JSON at column {exc.colno}"
             if not isinstance(receipt, dict) or any(k not in receipt for k in needed):
                 if receipt is not None:
                     missing = [k for k in needed if k not in receipt] if isinstance(receipt, dict) else None

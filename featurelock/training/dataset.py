@@ -22,6 +22,7 @@ import pandas as pd
 
 from featurelock.core.atomic import write_text_atomic
 from featurelock.core.errors import ValidationError
+from featurelock.core.files import read_json
 from featurelock.core.hashing import frame_sha256
 from featurelock.data.schema import CREATED_TS, EVENT_TS
 from featurelock.data.store import RawStore, write_parquet
@@ -56,7 +57,7 @@ def resolve_as_of(as_of: object | None, store: RawStore) -> tuple[pd.Timestamp, 
     """The as_of to use and where it came from; the newest knowledge time when None. An as_of after
     the newest knowledge time is refused: a batch ingested later could still land before it, and
     the set "as known at" that time would change."""
-    asked = check_knowledge_time(as_of) if as_of is not None else None
+    asked = check_knowledge_time(as_of, "as_of") if as_of is not None else None
     times = store.knowledge_times()
     if not times:
         raise ValidationError("The raw store is empty; run `featurelock ingest` first.")
@@ -217,13 +218,12 @@ def read_manifest(path: Path) -> dict[str, Any]:
         path = path / "manifest.json"
     if not path.exists():
         raise ValidationError(f"manifest={str(path)!r} does not exist; pass a manifest.json or its folder.")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValidationError(
-            f"{path} is not a featurelock dataset manifest (not JSON: {exc}); pass the manifest.json "
-            "written beside a training set, or its folder."
-        ) from exc
+    manifest = read_json(
+        path,
+        "a featurelock dataset manifest",
+        "pass the manifest.json written beside a training set, or its folder.",
+        kind=object,
+    )
     if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
         raise ValidationError(
             f"{path} is not a featurelock dataset manifest (format "

@@ -191,7 +191,7 @@ def test_verify_names_source_data_when_raw_rows_are_edited_behind_the_store(
 def test_bad_requests_fail_before_any_work(real_home):
     with pytest.raises(NotFoundError, match=r"service='delay_model_v9' is not a feature service"):
         build_training_set(nyc(), "delay_model_v9")
-    with pytest.raises(ValidationError, match=r"knowledge_time='2014-01-02' is naive"):
+    with pytest.raises(ValidationError, match=r"as_of='2014-01-02' is naive"):
         build_training_set(nyc(), SERVICE, as_of="2014-01-02")
     fs = feast_repo.feature_store(nyc())
     _, entity = entity_sample(10)
