@@ -18,6 +18,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from featurelock.core.errors import ValidationError
 from featurelock.core.sql import string_literal
 from featurelock.stores.pit import EVENT_CEIL_SQL, ViewRequest, tie_break_sql, ttl_micros
 
@@ -69,6 +70,15 @@ def _load_view(con: duckdb.DuckDBPyConnection, i: int, view: ViewRequest, as_of:
     )
 
 
+def damaged_table(view: str, path: str) -> ValidationError:
+    """The one-line refusal of a feature table that cannot be read (nothing is changed)."""
+    return ValidationError(
+        f"The feature table of view {view!r} ({path}) cannot be read as Parquet with its declared "
+        "columns: it was damaged or replaced behind featurelock's back. Run `featurelock features build "
+        "--full` to write it again from the raw store."
+    )
+
+
 def knowledge_times(views: Sequence[ViewRequest]) -> list[pd.Timestamp]:
     """Every distinct ``created_timestamp`` of the views read, ascending (empty if no view has one).
     The newest is the as_of of a retrieval that gave none; all of them bound the knowledge slices
@@ -78,10 +88,14 @@ def knowledge_times(views: Sequence[ViewRequest]) -> list[pd.Timestamp]:
     for view in views:
         if view.created_timestamp_column:
             column = f"{_q(view.created_timestamp_column)}::TIMESTAMPTZ"
-            rows = con.execute(
-                f"SELECT DISTINCT {column} FROM read_parquet({string_literal(view.path)}) "
-                f"WHERE {column} IS NOT NULL"
-            ).fetchall()
+            try:
+                rows = con.execute(
+                    f"SELECT DISTINCT {column} FROM read_parquet({string_literal(view.path)}) "
+                    f"WHERE {column} IS NOT NULL"
+                ).fetchall()
+            except duckdb.Error as exc:
+                con.close()
+                raise damaged_table(view.name, view.path) from exc
             found.update(pd.Timestamp(r[0]).tz_convert("UTC") for r in rows)
     con.close()
     return sorted(found)
@@ -123,7 +137,11 @@ def point_in_time_join(
         con.register(f"dict_{column}", table)
     out = entity_df.reset_index(drop=True).copy(deep=False)
     for i, view in enumerate(views):
-        _load_view(con, i, view, as_of)
+        try:
+            _load_view(con, i, view, as_of)
+        except duckdb.Error as exc:
+            con.close()
+            raise damaged_table(view.name, view.path) from exc
         pairs = list(view.join_key_map.items())  # (feature-table key, entity column)
         entity = pd.DataFrame({ROW: rows, "__ts": stamps})
         for j, (_, column) in enumerate(pairs):

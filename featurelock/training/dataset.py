@@ -108,7 +108,12 @@ def feature_table_fingerprints(service: Service, catalog: Catalog, as_of: pd.Tim
         if not path.exists():
             out[view] = "missing"
             continue
-        table = pd.read_parquet(path)
+        try:
+            table = pd.read_parquet(path)
+        except (OSError, ValueError) as exc:  # pyarrow's errors among them
+            from featurelock.stores.duckdb_join import damaged_table
+
+            raise damaged_table(view, str(path)) from exc
         table = table[table[CREATED_TS] <= as_of]
         keys = [c for c in table.columns if not c.endswith(tuple(f"_v{i}" for i in range(1, 100)))]
         table = table.sort_values(keys, kind="mergesort").reset_index(drop=True)

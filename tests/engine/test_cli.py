@@ -683,3 +683,17 @@ def test_issue20_item2_runs_export_to_a_bad_place_is_one_line_and_bounded(
     assert code == 2, out + err
     assert words in out + err and "Traceback" not in out + err
     assert _tree(home) == before
+
+
+def test_issue20_item2_a_damaged_feature_table_is_one_line(demoed, capsys, monkeypatch):
+    """Before: DuckDB's InvalidInputException, in one line."""
+    table = (demoed.parent / "home" / "features").resolve() / "customer_daily.parquet"
+    original = table.read_bytes()
+    try:
+        table.write_bytes(original[: len(original) // 2])
+        code, out, err = run(capsys, demoed, monkeypatch, "dataset", "build", "--service", "return_model_v1")
+        assert code == 2, out + err
+        assert "cannot be read as Parquet" in out + err and "features build --full" in out + err
+        assert "InvalidInputException" not in out + err and "Traceback" not in out + err
+    finally:
+        table.write_bytes(original)
