@@ -102,6 +102,13 @@ class FrameRetrievalJob(RetrievalJob):
         if path.exists() and not allow_overwrite:
             raise SavedDatasetLocationAlreadyExists(location=str(path))
         table = pa.Table.from_pandas(self._frame, preserve_index=False)
+        if path.suffix != ".parquet" or path.is_dir():
+            # as Feast's own store: a path not ending in .parquet is a dataset folder; ours holds one
+            # file of a fixed name (overwriting replaces the folder's files, atomically each)
+            for old in sorted(path.glob("*.parquet")) if path.is_dir() else []:
+                if old.name != "part-0.parquet":
+                    old.unlink()
+            path = path / "part-0.parquet"
         write_atomic(path, lambda tmp: pq.write_table(table, tmp))
 
     @property

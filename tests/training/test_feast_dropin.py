@@ -361,16 +361,22 @@ def test_containing_backfills(tmp_path, store_type):
     assert actual.sort_values("driver_id")["avg_daily_trips"].tolist() == [20, 40]
 
 
+@pytest.mark.parametrize("where", ["file", "new folder", "existing folder"])
 @pytest.mark.parametrize("full", [True, False], ids=lambda v: f"full:{v}")
-def test_persisting_a_saved_dataset(tmp_path, store_type, full):
-    """Feast: test_historical_features_persisting (create_saved_dataset, then read it back)."""
+def test_persisting_a_saved_dataset(tmp_path, store_type, full, where):
+    """Feast: test_historical_features_persisting (create_saved_dataset, then read it back). Issue 20
+    item 8, before: persisting onto an existing folder raised IsADirectoryError on our store (Feast's
+    own writes a dataset folder when the path does not end in .parquet)."""
     repo = Repo(tmp_path, store_type)
     entity_df = repo.orders.drop(columns=["order_id", "origin_id", "destination_id"]).drop_duplicates()
     job = repo.get(entity_df, full=full)
+    target = tmp_path / ("saved.parquet" if where == "file" else "saved")
+    if where == "existing folder":
+        target.mkdir()
     saved = repo.store.create_saved_dataset(
         from_=job,
         name="saved",
-        storage=SavedDatasetFileStorage(path=str(tmp_path / "saved.parquet")),
+        storage=SavedDatasetFileStorage(path=str(target)),
         allow_overwrite=True,
     )
     back = saved.to_df()
