@@ -70,4 +70,6 @@ class FeaturelockDuckDBOfflineStore(DuckDBOfflineStore):
             filter_by_created_timestamp,
             join=cls._join(config),
             knowledge_times=cls._knowledge_times,
+            registry=registry,
+            project=project,
         )

@@ -144,4 +144,6 @@ class FeaturelockPostgreSQLOfflineStore(PostgreSQLOfflineStore):
             join=lambda df, views, ts_col, as_of: point_in_time_join_pg(settings, df, views, ts_col, as_of),
             knowledge_times=lambda views: knowledge_times_pg(settings, views),
             locate=lambda source: _table_of(source, settings.schema),
+            registry=registry,
+            project=project,
         )

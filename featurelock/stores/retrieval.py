@@ -9,8 +9,9 @@ call instead.
 
 What Feast accepts is accepted (drop-in): naive timestamps are UTC, an ``event_timestamp`` column
 of Python datetimes (object dtype) is parsed, views without entities join on time alone, a source's
-``field_mapping`` renames its columns. What featurelock cannot honour is refused, not dropped:
-on-demand feature views (featurelock's request features are its own modules).
+``field_mapping`` renames its columns. On-demand feature views (pandas and python modes) are
+applied by Feast to our result, as after its own store's join; what featurelock cannot honour is
+refused, not dropped (a substrait-mode view).
 
 **Knowledge per row** is Feast's ``filter_by_created_timestamp=True`` (opt-in since Feast 0.66):
 each entity row also sees only feature rows with ``created_timestamp <=`` its own timestamp (what
@@ -65,8 +66,10 @@ class FrameRetrievalJob(RetrievalJob):
         full_feature_names: bool,
         metadata: RetrievalMetadata,
         repo_path: Path | None = None,
+        on_demand: list[Any] | None = None,
     ) -> None:
         super().__init__()
+        self._on_demand = list(on_demand or [])
         self._frame = frame
         self._full_feature_names = full_feature_names
         self._metadata = metadata
@@ -84,7 +87,7 @@ class FrameRetrievalJob(RetrievalJob):
 
     @property
     def on_demand_feature_views(self) -> list[Any]:
-        return []
+        return self._on_demand  # Feast applies them to our frame (RetrievalJob.to_arrow)
 
     def persist(self, storage: Any, allow_overwrite: bool = False, timeout: int | None = None) -> None:
         """Write the result as Parquet to a file saved-dataset storage (atomically)."""
@@ -213,17 +216,33 @@ def check_join_keys(entity_df: pd.DataFrame, key_map: dict[str, str], view: str)
         )
 
 
-def check_no_on_demand_views(feature_views: list[Any], feature_refs: list[str]) -> None:
-    """Refs whose view is not among the (batch) views Feast handed over are on-demand views."""
+def on_demand_views(
+    feature_views: list[Any], feature_refs: list[str], registry: Any, project: str | None
+) -> tuple[list[str], list[Any]]:
+    """The refs our join reads (the batch views'), and the on-demand views requested: Feast applies
+    their transformations to our result (``RetrievalJob.to_arrow``), as after its own store's join.
+    An on-demand view Feast cannot find, or one in ``substrait`` mode (an ibis plan our engines do
+    not run), is refused by name rather than dropped."""
     known = {fv.projection.name_to_use() for fv in feature_views}
-    on_demand = sorted({ref.split(":", 1)[0] for ref in feature_refs} - known)
-    if on_demand:
+    wanted = sorted({ref.split(":", 1)[0] for ref in feature_refs} - known)
+    if not wanted:
+        return feature_refs, []
+    found: list[Any] = []
+    if registry is not None and project is not None:
+        from feast.on_demand_feature_view import OnDemandFeatureView
+
+        found = OnDemandFeatureView.get_requested_odfvs(feature_refs, project, registry)
+    names = {odfv.projection.name_to_use() for odfv in found}
+    missing = [name for name in wanted if name not in names]
+    ibis_only = sorted(odfv.name for odfv in found if getattr(odfv, "mode", "") == "substrait")
+    if missing or ibis_only:
         raise ValidationError(
-            f"On-demand feature view(s) {on_demand} requested; the featurelock offline stores do not run "
-            "on-demand transformations (their results would be silently missing). Compute request-time "
-            "features as featurelock request_feature modules, or request the views' inputs and transform "
-            "them after retrieval."
+            f"On-demand feature view(s) {missing or ibis_only} requested, which the featurelock offline "
+            "stores cannot apply (not in the registry, or in substrait mode: an ibis plan); their results "
+            "would be silently missing. Use mode='pandas' or 'python', or compute request-time features as "
+            "featurelock request_feature modules."
         )
+    return [ref for ref in feature_refs if ref.split(":", 1)[0] in known], found
 
 
 def retrieval_metadata(entity_df: pd.DataFrame, ts_col: str, feature_refs: list[str]) -> RetrievalMetadata:
@@ -338,6 +357,8 @@ def historical_retrieval(
     join: Join,
     knowledge_times: Callable[[list[ViewRequest]], list[pd.Timestamp]],
     locate: Callable[[Any], str] | None = None,
+    registry: Any = None,
+    project: str | None = None,
 ) -> FrameRetrievalJob:
     """``get_historical_features`` of every featurelock store: the boundary checks, what to read
     from each view, then ``join(entity_df, views, timestamp column, as_of)`` (the store's engine),
@@ -345,8 +366,8 @@ def historical_retrieval(
     Without an as_of in the frame, the newest of ``knowledge_times(views)`` is the one recorded."""
     require = bool(getattr(config.offline_store, "require_as_of", False))
     checked = check_entity_frame(entity_df, require)
-    check_no_on_demand_views(feature_views, feature_refs)
-    views = view_requests(config, feature_views, feature_refs, full_feature_names, locate=locate)
+    joined_refs, on_demand = on_demand_views(feature_views, feature_refs, registry, project)
+    views = view_requests(config, feature_views, joined_refs, full_feature_names, locate=locate)
     for view in views:
         check_join_keys(checked.frame, view.join_key_map, view.name)
     as_of, source = checked.as_of, "entity_df"
@@ -364,4 +385,6 @@ def historical_retrieval(
     metadata.featurelock_as_of_source = source  # type: ignore[attr-defined]
     metadata.featurelock_knowledge = "row" if filter_by_created_timestamp else "as-of"  # type: ignore[attr-defined]
     repo = getattr(config, "repo_path", None)
-    return FrameRetrievalJob(frame, full_feature_names, metadata, Path(str(repo)) if repo else None)
+    return FrameRetrievalJob(
+        frame, full_feature_names, metadata, Path(str(repo)) if repo else None, on_demand=on_demand
+    )

@@ -431,15 +431,22 @@ def test_missing_request_data_is_named(tmp_path, store_type):
         repo.get(repo.orders, features=features)
 
 
-def test_on_demand_views_are_refused_not_dropped(tmp_path):
-    """Before: our store returned no column for an on-demand view, silently."""
-    repo = Repo(tmp_path, STORE_TYPE)
-    features = _odfv(repo)
-    orders = repo.orders.assign(val_to_add=1)
-    with pytest.raises(
-        ValidationError, match=r"On-demand feature view\(s\) \['conv_rate_plus_100'\] requested"
-    ):
-        repo.get(orders, features=features)
+@pytest.mark.parametrize("full", [True, False], ids=lambda v: f"full:{v}")
+def test_issue20_item8_on_demand_views_are_applied_like_feasts_store(tmp_path, store_type, full):
+    """Before: refused (and before that, silently dropped). Now Feast applies the on-demand view's
+    transformation to our join's result, as after its own store's: equal to Feast's DuckDB store."""
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "feast").mkdir()
+    ours = Repo(tmp_path / "ours", store_type)
+    feasts = Repo(tmp_path / "feast", "duckdb")
+    features = _odfv(ours)
+    _odfv(feasts)
+    orders = ours.orders.assign(val_to_add=1)
+    got = ours.get(orders, features=features, full=full).to_df()
+    want = feasts.get(orders, features=features, full=full).to_df()
+    column = "conv_rate_plus_100__conv_rate_plus_val_to_add" if full else "conv_rate_plus_val_to_add"
+    assert column in got.columns and got[column].notna().sum() > 0
+    same(got, want)
 
 
 def test_issue19_filter_by_created_timestamp_is_honoured_like_feasts_store(tmp_path):
