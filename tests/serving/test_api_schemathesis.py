@@ -30,19 +30,34 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def base_url(served_home) -> Iterator[str]:
+TOKEN = "schemathesis-token"
+
+
+@pytest.fixture(scope="module", params=[None, TOKEN], ids=["no token", "token"])
+def base_url(served_home, request) -> Iterator[tuple[str, dict[str, str]]]:
+    """The service, without a token, or behind one (issue 20: 0 5xx with the token and without)."""
+    import os
+
+    before = os.environ.get("FEATURELOCK_API_TOKEN")
+    if request.param:
+        os.environ["FEATURELOCK_API_TOKEN"] = request.param
+    try:
+        app = create_app(nyc())
+    finally:
+        if before is None:
+            os.environ.pop("FEATURELOCK_API_TOKEN", None)
+        else:
+            os.environ["FEATURELOCK_API_TOKEN"] = before
     port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(nyc()), host="127.0.0.1", port=port, log_level="warning")
-    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
     while not server.started:
         assert time.monotonic() < deadline and thread.is_alive(), "the service did not start"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Bearer {request.param}"} if request.param else {}
+    yield f"http://127.0.0.1:{port}", headers
     server.should_exit = True
     thread.join(timeout=30)
 
@@ -50,7 +65,8 @@ def base_url(served_home) -> Iterator[str]:
 def test_no_request_gets_a_server_error(base_url):
     """Every operation: schema-conforming and mutated cases (schemathesis' strategies, driven by
     hypothesis directly: its pytest plugin does not run on this pytest), each must get no 5xx."""
-    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
+    base_url, headers = base_url
+    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json", headers=headers)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert sorted(op.path for op in operations) == ["/health", "/model", "/predict", "/predict/batch"]
     calls = []
@@ -59,7 +75,7 @@ def test_no_request_gets_a_server_error(base_url):
         @given(case=operation.as_strategy(mode))
         @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def check(case):
-            response = case.call_and_validate(base_url=base_url, checks=[not_a_server_error])
+            response = case.call_and_validate(base_url=base_url, headers=headers, checks=[not_a_server_error])
             calls.append(response.status_code)
 
         try:
