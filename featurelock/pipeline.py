@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from featurelock.core.errors import NotFoundError, ValidationError
 from featurelock.features.project import Project
 
-DEMO_STEPS = 8  # weekly batches the demo's timeline replays
+DEMO_STEPS = 6  # weekly batches the demo's timeline replays (`featurelock simulate --steps 6`)
 
 
 class Reporter(Protocol):

@@ -150,7 +150,7 @@ def test_incremental_builds_on_spark_equal_a_full_duckdb_build(spark, shop, tmp_
     project, visits = shop
     store = RawStore(project.raw_dir, project.sources)
     catalog = check_lock(project)
-    for i, (known, batch) in enumerate(weekly(visits)[:5]):
+    for i, (known, batch) in enumerate(weekly(visits)[:3]):
         store.ingest("visits", batch, known)
         lines: list[str] = []
         build_feature_tables(

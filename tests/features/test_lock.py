@@ -364,7 +364,8 @@ def test_issue20_item5_a_hand_edited_lock_entry_is_refused_by_what_the_data_dire
     from featurelock.core.errors import LockError
     from featurelock.features import feast_repo
 
-    feast_repo.apply(Project(repo))  # applied once: the data directory remembers plane_seats@v1
+    home = repo / "feature_repo" / "data"  # the data directory plain `feast apply` uses below
+    feast_repo.apply(Project(repo, home))  # applied once: the data directory remembers plane_seats@v1
     edit(repo, "features/plane/plane_seats_v1.py", "seats AS value", "seats - 1 AS value")
     new = discover(Project(repo)).fingerprints()["plane_seats@v1"]
     lock = repo / "features.lock"
@@ -376,7 +377,7 @@ def test_issue20_item5_a_hand_edited_lock_entry_is_refused_by_what_the_data_dire
     with pytest.raises(
         LockError, match=r"plane_seats@v1 was applied in .* it is now sha256:.*add plane_seats_v2"
     ):
-        check_lock(Project(repo))
+        check_lock(Project(repo, home))
     refused = feast_apply(repo)
     assert refused.returncode != 0
     assert "plane_seats@v1 was applied in" in refused.stderr

@@ -73,7 +73,7 @@ def test_no_request_gets_a_server_error(base_url):
     for operation, mode in itertools.product(operations, GenerationMode):
 
         @given(case=operation.as_strategy(mode))
-        @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def check(case):
             response = case.call_and_validate(base_url=base_url, headers=headers, checks=[not_a_server_error])
             calls.append(response.status_code)
@@ -82,4 +82,4 @@ def test_no_request_gets_a_server_error(base_url):
             check()
         except Unsatisfiable:  # a GET without parameters has no negative case to generate
             assert mode is GenerationMode.NEGATIVE and operation.method.upper() == "GET"
-    assert len(calls) >= 150 and max(calls) < 500
+    assert len(calls) >= 100 and max(calls) < 500  # each of the two services (token, none)

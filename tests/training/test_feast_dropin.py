@@ -361,7 +361,7 @@ def test_containing_backfills(tmp_path, store_type):
     assert actual.sort_values("driver_id")["avg_daily_trips"].tolist() == [20, 40]
 
 
-@pytest.mark.parametrize("where", ["file", "new folder", "existing folder"])
+@pytest.mark.parametrize("where", ["file", "existing folder"])
 @pytest.mark.parametrize("full", [True, False], ids=lambda v: f"full:{v}")
 def test_persisting_a_saved_dataset(tmp_path, store_type, full, where):
     """Feast: test_historical_features_persisting (create_saved_dataset, then read it back). Issue 20
