@@ -244,14 +244,13 @@ def parity(s: Session, sample: int = 1000, at: str | None = None) -> int:
     from featurelock.serving.parity import parity as compare
     from featurelock.stores.pit import check_at
 
-    if at is not None:
-        check_at(at, "--at")
+    asked = check_at(at, "--at") if at is not None else None  # the argument first, then the state
     require_built(s.project)
-    if at is not None:
+    if asked is not None:
         from featurelock.training.dataset import raw_store
 
         newest = raw_store(s.project).knowledge_times()[-1]
-        if check_at(at, "--at") > newest.to_pydatetime():
+        if asked > newest.to_pydatetime():
             raise ValidationError(
                 f"--at={at!r} is after the newest knowledge time in the raw store ({newest.isoformat()}): "
                 "nothing is known then, so every feature would be missing and parity trivially clean. "

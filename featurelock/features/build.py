@@ -34,6 +34,7 @@ from featurelock.features.increments import (
     ViewState,
     batch_window,
     consumed,
+    naive_utc,
     new_points,
     raw_views,
     read_record,
@@ -65,15 +66,6 @@ def _connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
     if threads is not None:
         con.execute(f"SET threads = {int(threads)}")
     return con
-
-
-def naive_utc(frame: pd.DataFrame) -> pd.DataFrame:
-    """Timezone-aware columns as naive UTC (DuckDB works in naive UTC; no session-zone math)."""
-    out = frame.copy()
-    for column in out.columns:
-        if isinstance(out[column].dtype, pd.DatetimeTZDtype):
-            out[column] = out[column].dt.tz_convert("UTC").dt.tz_localize(None).dt.as_unit("us")
-    return out
 
 
 def _register(con: duckdb.DuckDBPyConnection, tables: Mapping[str, pd.DataFrame]) -> None:

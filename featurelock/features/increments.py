@@ -23,12 +23,23 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from featurelock.core.atomic import write_text_atomic
+from featurelock.core.errors import NotFoundError
+from featurelock.core.hashing import file_sha256
 from featurelock.core.sql import string_literal
 from featurelock.data.schema import CREATED_TS, EVENT_TS
 from featurelock.data.store import RawStore
 
 BUILD_RECORD = "build.json"
 RECORD_FORMAT = "featurelock-build/1"
+
+
+def naive_utc(frame: pd.DataFrame) -> pd.DataFrame:
+    """Timezone-aware columns as naive UTC (DuckDB works in naive UTC; no session-zone math)."""
+    out = frame.copy()
+    for column in out.columns:
+        if isinstance(out[column].dtype, pd.DatetimeTZDtype):
+            out[column] = out[column].dt.tz_convert("UTC").dt.tz_localize(None).dt.as_unit("us")
+    return out
 
 
 # ---- a view's state ------------------------------------------------------------------------------
@@ -133,11 +144,11 @@ def batch_window(store: RawStore, known: pd.Timestamp) -> tuple[pd.Timestamp, pd
         if store.sources[table].static:
             return None
         for path in files:
-            column = pq.read_table(path, columns=[EVENT_TS]).column(EVENT_TS)
-            if len(column) == 0:
+            stamps = pq.read_table(path, columns=[EVENT_TS]).column(EVENT_TS).to_pandas()
+            if stamps.empty:
                 continue
-            first = pd.Timestamp(column.to_pandas().min()).tz_convert("UTC")
-            last = pd.Timestamp(column.to_pandas().max()).tz_convert("UTC")
+            first = pd.Timestamp(stamps.min()).tz_convert("UTC")
+            last = pd.Timestamp(stamps.max()).tz_convert("UTC")
             lo = first if lo is None else min(lo, first)
             hi = last if hi is None else max(hi, last)
     if lo is None or hi is None:
@@ -148,15 +159,12 @@ def batch_window(store: RawStore, known: pd.Timestamp) -> tuple[pd.Timestamp, pd
 # ---- the grid as known at a knowledge time ------------------------------------------------------
 def raw_views(con: duckdb.DuckDBPyConnection, store: RawStore, known: pd.Timestamp) -> None:
     """Each raw table as a DuckDB view over its Parquet batches known at ``known``: the newest
-    version of each (key, event_timestamp), timestamps as naive UTC (as ``build.naive_utc``)."""
+    version of each (key, event_timestamp), timestamps as naive UTC (as ``naive_utc``)."""
     for name, source in store.sources.items():
         files = store.batch_files(name, known)
         stamps = [c for c, kind in source.stored_columns if kind == "timestamp"]
         if not files:  # nothing known yet: an empty table of the declared columns
-            frame = store.read(name, known)
-            for column in stamps:
-                frame[column] = frame[column].dt.tz_convert("UTC").dt.tz_localize(None).dt.as_unit("us")
-            con.register(name, frame)
+            con.register(name, naive_utc(store.read(name, known)))
             continue
         paths = "[" + ", ".join(string_literal(str(f)) for f in files) + "]"
         replace = ", ".join(f'"{c}"::TIMESTAMP AS "{c}"' for c in stamps)
@@ -222,8 +230,6 @@ _FILE_HASHES: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> 
 def _file_hash(path: Path) -> str:
     """A batch file's SHA-256, remembered while its size and modification time stay the same (a
     build reads each file's bytes once, not once for the resume check and again for the record)."""
-    from featurelock.core.hashing import file_sha256
-
     stat = path.stat()
     token = (str(path), stat.st_size, stat.st_mtime_ns)
     found = _FILE_HASHES.get(token)
@@ -257,8 +263,6 @@ def resumable(record: BuildRecord | None, store: RawStore, times: list[pd.Timest
 def check_built(link: Path, store: RawStore, as_of: pd.Timestamp) -> None:
     """Refuse to read feature tables built before a batch known at or before ``as_of`` was ingested
     (they would silently miss it). Tables without a build record (built before records) pass."""
-    from featurelock.core.errors import NotFoundError
-
     record = read_record(link)
     if record is None:
         return
