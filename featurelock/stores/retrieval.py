@@ -182,6 +182,12 @@ class EntityFrame:
 
 def check_entity_frame(entity_df: object, require_as_of: bool = False) -> EntityFrame:
     """Boundary checks shared by our offline stores: type, then time, then as_of."""
+    if entity_df is None:
+        raise ValidationError(
+            "entity_df is None: retrieval over a start_date/end_date range with no entity frame (Feast's "
+            "non-entity mode, which Feast's DuckDB store lacks too) is not supported by the featurelock "
+            "stores; pass an entity frame with the keys and an event_timestamp for each row."
+        )
     if not isinstance(entity_df, pd.DataFrame):
         raise ValidationError(
             f"entity_df must be a pandas DataFrame; got {type(entity_df).__name__} (SQL entity queries "

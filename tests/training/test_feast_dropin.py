@@ -504,6 +504,8 @@ def test_sql_entity_frames_are_refused_clearly(tmp_path):
     repo = Repo(tmp_path, STORE_TYPE)
     with pytest.raises(ValidationError, match="SQL entity queries are not supported"):
         repo.get("SELECT driver_id, event_timestamp FROM orders")
+    with pytest.raises(ValidationError, match=r"entity_df is None: retrieval over a start_date/end_date"):
+        repo.get(None)
 
 
 def test_fixture_is_stable():
