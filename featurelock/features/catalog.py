@@ -17,7 +17,7 @@ from featurelock.features.fingerprint import fingerprint
 from featurelock.features.imports import check_imports
 from featurelock.features.population import PopulationSpec, population_fingerprint
 from featurelock.features.project import Project, load_module
-from featurelock.features.spec import FeatureSpec, parse_column
+from featurelock.features.spec import FeatureSpec, check_encoding, parse_column
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,13 @@ class Catalog:
         return [self.project.views[n] for n in names]
 
     def categorical(self, ref: str) -> bool:
-        return self.spec(ref).categorical or ref in self.project.categorical
+        return bool(self.encoding(ref))
+
+    def encoding(self, ref: str) -> str:
+        """How ``ref`` enters a model: ``"onehot"``, ``"ordinal"`` or ``""`` (a number). A project's
+        ``Categorical`` declaration names it, else the feature's own ``categorical=``."""
+        declared = self.project.categorical.get(ref)
+        return declared or check_encoding(self.spec(ref).categorical, ref)
 
     def fingerprints(self) -> dict[str, str]:
         """Fingerprint of every version (features and populations); one that reads others includes theirs."""

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from featurelock.core.errors import DefinitionError
+from featurelock.features.spec import ENCODINGS
 
 REQUEST_KINDS = ("string", "int", "float", "timestamp")
 KNOWLEDGE_MODES = ("as-of", "row")
@@ -87,12 +88,27 @@ class RequestInput:
 
 @dataclass(frozen=True)
 class Categorical:
-    """Feature versions (refs ``name@vN``) a model should one-hot encode rather than treat as numbers.
+    """Feature versions (refs ``name@vN``) a model reads as categories rather than as numbers.
 
     A modelling hint beside the definitions: it does not change a value, so it is not part of any
-    fingerprint (new versions may instead say ``categorical=True`` in their decorator)."""
+    fingerprint (new versions may instead say ``categorical=True`` in their decorator).
+
+    Parameters
+    ----------
+    refs : tuple of str
+        The feature versions, e.g. ``("sched_dep_dow@v1",)``.
+    encoding : str
+        ``"onehot"`` (default) or ``"ordinal"`` (see ``featurelock.training.encoding``).
+    """
 
     refs: tuple[str, ...]
+    encoding: str = "onehot"
+
+    def __post_init__(self) -> None:
+        if self.encoding not in ENCODINGS:
+            raise DefinitionError(
+                f"Categorical{self.refs}: encoding={self.encoding!r}; expected one of {ENCODINGS}."
+            )
 
 
 @dataclass(frozen=True)

@@ -210,8 +210,9 @@ class Project:
         return self.declared(Segment)
 
     @cached_property
-    def categorical(self) -> frozenset[str]:
-        return frozenset(ref for c in self.declared(Categorical).values() for ref in c.refs)
+    def categorical(self) -> dict[str, str]:
+        """Ref -> encoding, for every ref a ``Categorical`` declaration names."""
+        return {ref: c.encoding for c in self.declared(Categorical).values() for ref in c.refs}
 
     @cached_property
     def examples(self) -> Examples:

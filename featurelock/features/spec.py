@@ -46,7 +46,7 @@ class FeatureSpec:
     inputs: tuple[str, ...] = ()  # request fields (request features)
     reads: tuple[str, ...] = ()  # refs of other feature versions this one reads
     module: str = ""  # the module's path inside the project, once discovered
-    categorical: bool = False  # a modelling hint (one-hot encode), not part of the fingerprint
+    categorical: bool | str = False  # a modelling hint (see ENCODINGS), not part of the fingerprint
     per_row: bool = False  # request features: a function of one value per input (request_values)
     lookback: timedelta | None = None  # sql features: how far in event time a value reads (builds)
 
@@ -77,6 +77,25 @@ def parse_column(column: str) -> tuple[str, int]:
     return match["name"], int(match["version"])
 
 
+#: How a categorical feature enters a model: its categories' positions one-hot encoded, or as one
+#: ordinal number (``categorical=True`` is ``"onehot"``); see ``featurelock.training.encoding``.
+ENCODINGS = ("onehot", "ordinal")
+
+
+def check_encoding(categorical: object, what: str) -> str:
+    """``categorical=`` as an encoding: ``""`` (not categorical), ``"onehot"`` or ``"ordinal"``."""
+    if categorical is False:
+        return ""
+    if categorical is True:
+        return "onehot"
+    if categorical in ENCODINGS:
+        return str(categorical)
+    raise DefinitionError(
+        f"{what}: categorical={categorical!r} is not an encoding; use True (one-hot), one of "
+        f"{ENCODINGS}, or False."
+    )
+
+
 def _check_common(column: str, dtype: str, ttl: timedelta, owner: str, doc: str | None) -> None:
     if dtype not in DTYPES:
         raise DefinitionError(f"{column}: dtype={dtype!r} is not supported; use one of {DTYPES}.")
@@ -99,7 +118,7 @@ def sql_feature(
     ttl: timedelta,
     owner: str,
     reads: tuple[str, ...] = (),
-    categorical: bool = False,
+    categorical: bool | str = False,
     lookback: timedelta | None = None,
 ) -> Callable[[Callable[[], str]], Callable[[], str]]:
     """Declare a DuckDB SQL feature version; attaches a FeatureSpec as ``__feature__``.
@@ -116,8 +135,10 @@ def sql_feature(
         The team that answers for it.
     reads : tuple of str
         Refs of other feature versions it reads (their fingerprints enter its own).
-    categorical : bool
-        A modelling hint (one-hot encoded); not part of the fingerprint.
+    categorical : bool or str
+        A modelling hint, not part of the fingerprint: ``True`` or ``"onehot"`` (the categories'
+        positions one-hot encoded), ``"ordinal"`` (their position as one number); categories are
+        fixed by the training rows, and a value never seen in training is read as missing.
     lookback : timedelta, optional
         How far from its grid time ``t``, in event time, the raw rows its value reads may lie:
         the value at ``t`` depends only on rows with ``event_timestamp`` in ``[t - lookback,
@@ -136,6 +157,7 @@ def sql_feature(
     def wrap(function: Callable[[], str]) -> Callable[[], str]:
         name, version = parse_column(function.__name__)
         _check_common(function.__name__, dtype, ttl, owner, function.__doc__)
+        check_encoding(categorical, function.__name__)
         function.__feature__ = FeatureSpec(  # type: ignore[attr-defined]
             name=name,
             version=version,
@@ -164,7 +186,7 @@ def request_feature(
     inputs: tuple[str, ...],
     dtype: str,
     owner: str,
-    categorical: bool = False,
+    categorical: bool | str = False,
     per_row: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a request-time feature version: a pure pandas function of request fields (columns in,
@@ -174,6 +196,7 @@ def request_feature(
     def wrap(function: Callable[..., Any]) -> Callable[..., Any]:
         name, version = parse_column(function.__name__)
         _check_common(function.__name__, dtype, timedelta(0), owner, function.__doc__)
+        check_encoding(categorical, function.__name__)
         function.__feature__ = FeatureSpec(  # type: ignore[attr-defined]
             name=name,
             version=version,

@@ -22,8 +22,8 @@ from featurelock.serving.materialize import materialize
 from featurelock.serving.predictor import Predictor
 from featurelock.stores.pit import check_at
 from featurelock.training.dataset import raw_store
+from featurelock.training.encoding import model_input
 from featurelock.training.entity_rows import Request, entity_frame, request_columns, requests_frame
-from featurelock.training.model import model_input
 from featurelock.training.population import build_population
 
 
@@ -70,7 +70,7 @@ def offline_frame(
 
 
 def research_probabilities(predictor: Predictor, frame: pd.DataFrame) -> np.ndarray:
-    return predictor.pipeline.predict_proba(model_input(frame, predictor.columns))[:, 1]
+    return predictor.pipeline.predict_proba(model_input(frame, predictor.columns, predictor.categories))[:, 1]
 
 
 def population_requests(predictor: Predictor, sample: int, at: object, seed: int) -> list[Request]:

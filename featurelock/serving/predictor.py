@@ -29,6 +29,7 @@ from featurelock.serving.values import python_value
 from featurelock.stores.feast_private import online_store_of
 from featurelock.stores.pit import check_at
 from featurelock.training.artifacts import load_model
+from featurelock.training.encoding import Encoder, encoders
 from featurelock.training.entity_rows import (
     Request,
     service_inputs,
@@ -61,10 +62,12 @@ class Predictor:
     feature_service: Any
     fast: FastPredictor
     profile: str = "local"
+    categories: dict[str, list[Any]] = field(default_factory=dict)  # the run's (see training.encoding)
     _marks: tuple[int, datetime | None] | None = None  # (state file mtime, newest mark) cache
     _requested: RequestFeatures | None = None  # the request features' evaluator (built on first use)
     _stored_keys: dict[tuple, bytes] = field(default_factory=dict)  # (join keys, key) -> store's key
     _marks_checked: float = -1.0  # time.monotonic() of the last check that the store holds its writes
+    _encoders: dict[str, Encoder] | None = None  # the categories' positions (built on first use)
 
     @staticmethod
     def load(project: Project, run: str | None = None, profile: str = "local") -> Predictor:
@@ -98,6 +101,7 @@ class Predictor:
             feature_service=store.get_feature_service(service.name),
             fast=FastPredictor(pipeline, len(record["feature_columns"])),
             profile=profile,
+            categories=dict(record.get("categories") or {}),  # runs before categories: numbers only
         )
 
     def online_through(self) -> datetime | None:
@@ -237,13 +241,27 @@ class Predictor:
             self._requested = RequestFeatures(specs, self.inputs)
         return self._requested.evaluate(requests)
 
-    def matrix(self, values: dict[str, list[Any]], request: dict[str, list[Any]], n: int) -> np.ndarray:
-        """One float64 row per request, each value placed by its name's position in the run's columns."""
+    def matrix(
+        self, values: dict[str, list[Any]], request: dict[str, list[Any]], n: int
+    ) -> tuple[np.ndarray, list[list[str]]]:
+        """One float64 row per request, each value placed by its name's position in the run's
+        columns (a categorical one as its category's position: ``training.encoding``), and per
+        request the categorical columns whose value no training row had (read as missing)."""
+        if self._encoders is None:
+            self._encoders = encoders(self.categories)
         x = np.full((n, len(self.columns)), np.nan, dtype=np.float64)
+        unseen: list[list[str]] = [[] for _ in range(n)]
         for j, column in enumerate(self.columns):
             col = values[column] if column in values else request[column]
-            x[:, j] = [np.nan if v is None else float(v) for v in col]
-        return x
+            coder = self._encoders.get(column)
+            if coder is None:
+                x[:, j] = [np.nan if v is None else float(v) for v in col]
+                continue
+            for i, v in enumerate(col):
+                x[i, j], new = coder.code(v)
+                if new:
+                    unseen[i].append(column)
+        return x, unseen
 
     def predict(self, requests: list[Request]) -> list[dict[str, Any]]:
         """Probabilities with receipts: enough to replay each prediction offline."""
@@ -251,7 +269,7 @@ class Predictor:
         values, stamps = self.online(requests)
         request = self.request_features(requests)
         n = len(requests)
-        x = self.matrix(values, request, n)
+        x, unseen = self.matrix(values, request, n)
         proba = self.fast.predict_proba(x)[:, 1]
         through = self.online_through()
         iso: dict[Any, str | None] = {None: None}  # a batch repeats times: format each once
@@ -289,6 +307,9 @@ class Predictor:
                     ),
                     "missing_features": [c for c, v in zip(named, row, strict=True) if v is None],
                     "missing_count": sum(v is None for v in row),
+                    # categorical values no training row had: read as missing by the model
+                    "unseen_categories": unseen[i],
+                    "unseen_count": len(unseen[i]),
                     "in_population": not flags,
                     "population_flags": flags,
                     "request": {**r.keys, **{k: _jsonable(v) for k, v in r.inputs.items()}},

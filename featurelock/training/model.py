@@ -5,7 +5,8 @@
   fitted model holds beyond skops' defaults (pinned in code, never ``trusted=True``).
 - Features are selected **by name** (the service's order, then request features) into a float64
   matrix before the pipeline, whose column transformer refers to positions in that order;
-  reordering the input frame's columns cannot change a prediction.
+  reordering the input frame's columns cannot change a prediction. A categorical feature enters
+  as its category's position, the categories fixed by the training rows (``encoding``).
 - With ``preprocess="impute"`` (or ``"impute_scale"``) the engine wraps the estimator: median
   imputation with missing-value indicators (and scaling) for numbers, most-frequent imputation and
   one-hot encoding for the features the definitions mark categorical, all fitted on training rows
@@ -31,6 +32,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from featurelock.core.errors import DefinitionError, NotFoundError, ValidationError
 from featurelock.features.catalog import Catalog
 from featurelock.features.declare import check_knowledge
+from featurelock.training.encoding import Categories, fit_categories, model_input
 
 PREPROCESS = ("impute", "impute_scale", "none")
 #: Types every featurelock pipeline may hold beyond skops' defaults (its own preprocessing).
@@ -172,36 +174,25 @@ def feature_columns(catalog: Catalog, service: str) -> list[str]:
     return [catalog.spec(ref).column for ref in spec.all_refs]
 
 
-def categorical_columns(catalog: Catalog, service: str) -> set[str]:
+def categorical_columns(catalog: Catalog, service: str) -> dict[str, str]:
+    """The service's categorical columns and their encodings (``"onehot"`` or ``"ordinal"``)."""
     spec = catalog.project.service(service)
-    return {catalog.spec(ref).column for ref in spec.all_refs if catalog.categorical(ref)}
-
-
-def model_input(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """The named feature columns as a float64 matrix (NaN for missing), in the model's order.
-
-    Columns are looked up by name here, once; the pipeline then works on positions, so the
-    serving hot path can build one row as a plain array without a DataFrame.
-    """
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValidationError(
-            f"The input frame lacks feature column(s) {missing}; it has {sorted(frame.columns)}."
-        )
-    return np.column_stack([frame[c].astype("float64").to_numpy(na_value=np.nan) for c in columns]).astype(
-        np.float64, copy=False
-    )
+    found = {catalog.spec(ref).column: catalog.encoding(ref) for ref in spec.all_refs}
+    return {column: encoding for column, encoding in found.items() if encoding}
 
 
 def make_pipeline(
-    spec: ModelSpec, params: dict[str, Any], seed: int, columns: list[str], categorical: set[str]
+    spec: ModelSpec, params: dict[str, Any], seed: int, columns: list[str], categorical: Mapping[str, str]
 ) -> Any:
-    cat_idx = [i for i, c in enumerate(columns) if c in categorical]
-    num_idx = [i for i, c in enumerate(columns) if c not in categorical]
+    """``categorical``: column -> encoding. One-hot columns go through the categorical branch;
+    ordinal ones (their categories' positions) through the numeric one."""
+    cat_idx = [i for i, c in enumerate(columns) if categorical.get(c) == "onehot"]
+    num_idx = [i for i, c in enumerate(columns) if categorical.get(c) != "onehot"]
     # an ad-hoc estimator carries its own values: only overrides are set (never shared nested objects)
     merged = dict(params) if spec.declared_params is not None else {**spec.defaults(), **params}
     if spec.preprocess == "none":
-        return _built(spec, merged, lambda: spec.factory(seed=seed, categorical=cat_idx, **merged))
+        every = [i for i, c in enumerate(columns) if c in categorical]
+        return _built(spec, merged, lambda: spec.factory(seed=seed, categorical=every, **merged))
     numeric_steps: list[tuple[str, Any]] = [("impute", SimpleImputer(strategy="median", add_indicator=True))]
     if spec.preprocess == "impute_scale":
         numeric_steps.append(("scale", StandardScaler()))
@@ -252,13 +243,21 @@ def split(frame: pd.DataFrame, holdout_from: str) -> tuple[pd.DataFrame, pd.Data
     return train, holdout
 
 
+def training_categories(catalog: Catalog, service: str, train: pd.DataFrame) -> dict[str, list[Any]]:
+    """The categories of the service's categorical columns, fixed by the training rows (recorded in
+    the run; see ``encoding``)."""
+    return fit_categories(train, categorical_columns(catalog, service))
+
+
 def fit(
     catalog: Catalog,
     config: RunConfig,
     train: pd.DataFrame,
     which: str = "model",
     extra: Mapping[str, ModelSpec] | None = None,
+    categories: Categories | None = None,
 ) -> Any:
+    """Fit the model (or baseline) on ``train``; ``categories`` as ``training_categories`` gives."""
     columns = feature_columns(catalog, config.service)
     name, params = (
         (config.model, config.params) if which == "model" else (config.baseline, config.baseline_params)
@@ -267,10 +266,12 @@ def fit(
     pipeline = make_pipeline(
         spec, params, int(config.seed or 0), columns, categorical_columns(catalog, config.service)
     )
-    pipeline.fit(model_input(train, columns), train["label"].to_numpy())
+    pipeline.fit(model_input(train, columns, categories), train["label"].to_numpy())
     return pipeline
 
 
-def predict(pipeline: Any, frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+def predict(
+    pipeline: Any, frame: pd.DataFrame, columns: list[str], categories: Categories | None = None
+) -> np.ndarray:
     """P(label = 1) for each row, features taken by name."""
-    return pipeline.predict_proba(model_input(frame, columns))[:, 1]
+    return pipeline.predict_proba(model_input(frame, columns, categories))[:, 1]

@@ -33,6 +33,7 @@ from featurelock.features.project import Project
 from featurelock.training.adhoc import adhoc_spec, load_estimator, save_estimator
 from featurelock.training.artifacts import content_sha256, load_model, save_model
 from featurelock.training.dataset import STAGES, build_training_set, diff_inputs, knowledge_of
+from featurelock.training.encoding import model_input
 from featurelock.training.evaluate import (
     html_table,
     importance,
@@ -49,9 +50,9 @@ from featurelock.training.model import (
     check_model_spec,
     feature_columns,
     fit,
-    model_input,
     predict,
     split,
+    training_categories,
 )
 
 RUN_FORMAT = "featurelock-run/1"
@@ -87,13 +88,15 @@ def fit_and_score(
 ) -> dict[str, Any]:
     """Fit model and baseline on the training rows; score the holdout. Pure: no files written."""
     train, holdout = split(frame, str(config.holdout_from))
-    model = fit(catalog, config, train, "model", extra)
-    baseline = fit(catalog, config, train, "baseline", extra)
+    categories = training_categories(catalog, config.service, train)
+    model = fit(catalog, config, train, "model", extra, categories)
+    baseline = fit(catalog, config, train, "baseline", extra, categories)
     columns = feature_columns(catalog, config.service)
     id_column = catalog.population(catalog.project.service(config.service).population).id
-    proba = predict(model, holdout, columns)
-    base_proba = predict(baseline, holdout, columns)
+    proba = predict(model, holdout, columns, categories)
+    base_proba = predict(baseline, holdout, columns, categories)
     return {
+        "categories": categories,
         "model": model,
         "baseline": baseline,
         "train_rows": len(train),
@@ -267,7 +270,8 @@ def train_run(
             table[f"promoted {previous}"] = metrics(y, merged["proba"].to_numpy())
             curves[f"promoted ({prev['config']['service']})"] = merged["proba"].to_numpy()
     progress("    permutation importance and report")
-    imp = importance(scored["model"], model_input(holdout, columns), y, columns, config.seed)
+    x = model_input(holdout, columns, scored["categories"])
+    imp = importance(scored["model"], x, y, columns, config.seed)
 
     content = content_sha256(_skops_bytes(scored["model"]))
     run_id = _run_id(config, content)
@@ -300,6 +304,7 @@ def train_run(
             "run_id": run_id,
             "config": config.to_dict(),
             "feature_columns": columns,
+            "categories": scored["categories"],
             "model": model_hashes,
             "baseline": baseline_hashes,
             "dataset": training_set.manifest,

@@ -22,7 +22,7 @@ def test_issue11_the_compiled_forest_is_bit_identical_on_the_whole_holdout(serve
     path, _ = read_run(nyc(), str(promoted_run(nyc())))
     frame = build_training_set(nyc(), predictor.service.name).frame
     _, holdout = split(frame, predictor.service.holdout_from)
-    x = model_input(holdout, predictor.columns)
+    x = model_input(holdout, predictor.columns, predictor.categories)
     prepared = predictor.pipeline.named_steps["prepare"].transform(x)
     forest = compile_forest(predictor.pipeline.named_steps["model"])
     assert forest is not None

@@ -135,7 +135,7 @@ def test_compiled_preprocessing_is_bit_identical_or_not_used():
     y = (rng.random(300) < 0.3).astype(int)
     for name in ("hist_gradient_boosting", "logistic_regression"):
         params = {"max_iter": 10} if name.startswith("hist") else {}
-        pipe = make_pipeline(SPECS[name], params, 0, columns, {"sched_dep_dow_v1"}).fit(x, y)
+        pipe = make_pipeline(SPECS[name], params, 0, columns, {"sched_dep_dow_v1": "onehot"}).fit(x, y)
         fast = FastPredictor(pipe, 3)
         assert fast.compiled
         probe = rng.normal(size=(500, 3))

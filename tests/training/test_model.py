@@ -38,7 +38,7 @@ def logit(seed: int, C: float = 1.0) -> LogisticRegression:
 
 
 SPECS = {"hist_gradient_boosting": hgb.__featurelock__, "logistic_regression": logit.__featurelock__}
-CATEGORICAL = {"sched_dep_dow_v1"}
+CATEGORICAL = {"sched_dep_dow_v1": "onehot"}
 
 
 def test_metrics_match_hand_computed_values():
