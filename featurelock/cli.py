@@ -214,12 +214,29 @@ def features_build(ctx: click.Context, full: bool, **kw: Any) -> None:
 @cli.command(
     help="Add new feature and population versions to features.lock (after a trial run of their SQL)."
 )
+@click.option(
+    "--drop",
+    "drop",
+    multiple=True,
+    metavar="REF",
+    help="Take a locked version that was never published (never committed, applied or trained on) "
+    "out of features.lock, to replace a sample; repeatable. A published version stays locked.",
+)
 @common
 @click.pass_context
-def lock(ctx: click.Context, **kw: Any) -> None:
-    from featurelock.features.lockfile import add_new_versions
+def lock(ctx: click.Context, drop: tuple[str, ...], **kw: Any) -> None:
+    from featurelock.features.lockfile import add_new_versions, drop_versions
 
     c = context(ctx, **kw)
+    if drop:
+        dropped = drop_versions(c.project, list(drop))
+        modules = [f"{ref.replace('@v', '_v')}.py" for ref in dropped]
+        c.out.say(
+            "Dropped from features.lock (never published):\n"
+            + "\n".join(f"  - {ref}" for ref in dropped)
+            + f"\nnext: delete {', '.join(modules)} (or change them), then `featurelock lock`."
+        )
+        return
     added = add_new_versions(c.project)
     if added:
         c.out.say("Locked new versions:\n" + "\n".join(f"  + {ref}" for ref in added))
@@ -572,14 +589,20 @@ def simulate(
 # ---- projects ----------------------------------------------------------------------------------
 @cli.command(help="Write a new project into DIR (a tiny working example) and lock its versions.")
 @click.argument("directory", metavar="DIR", type=click.Path(file_okay=False))
+@click.option("--empty", is_flag=True, help="Write the skeleton only: nothing declared, nothing locked.")
 @common
 @click.pass_context
-def init(ctx: click.Context, directory: str, **kw: Any) -> None:
+def init(ctx: click.Context, directory: str, empty: bool, **kw: Any) -> None:
     from featurelock.scaffold import init_project
 
     c = context(ctx, **kw)
-    root = init_project(directory)
-    c.out.say(f"new project in {root}\nnext: featurelock demo --project {root}")
+    root = init_project(directory, empty=empty)
+    if empty:
+        c.out.say(
+            f"new empty project in {root}\nnext: declare your data in {root / 'features'} (see README.md)"
+        )
+    else:
+        c.out.say(f"new project in {root}\nnext: featurelock demo --project {root}")
 
 
 @cli.command(help="Run the whole pipeline on the project, end to end, with a summary.")

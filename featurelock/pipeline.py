@@ -363,6 +363,17 @@ def demo(s: Session, service: str | None) -> bool:
     from featurelock.serving.loopback import serve_examples
 
     project = s.project
+    if not project.services:
+        missing = [
+            kind
+            for kind, found in (("a source", project.sources), ("a service", project.services))
+            if not found
+        ]
+        raise NotFoundError(
+            f"project {project.name!r} at {project.root} declares no service yet: nothing to run (nothing "
+            f"was written). Declare {' and '.join(missing)} (each file under features/, training/ and "
+            "serving/ holds a commented example; see README.md), run `featurelock lock`, then the demo."
+        )
     if service is not None:
         project.service(service)  # an unknown service is refused before anything is written
     s.out.say(f"project {project.name} at {project.root} (data: {project.home}, profile {s.profile})")

@@ -4,6 +4,8 @@ The project (from ``featurelock/templates/project``) has one source with a tiny 
 visits (generated here from a fixed seed, so every ``init`` writes the same bytes), one entity,
 one feature, one population, two model specs, one service, serving examples, a README and a
 test. ``init`` then locks its versions, so ``featurelock demo --project DIR`` runs at once.
+``init --empty`` writes the skeleton alone (``featurelock/templates/empty``: each file holds a
+commented example, two model specs, nothing declared or locked).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from featurelock.features.lockfile import add_new_versions
 from featurelock.features.project import Project
 
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "project"
+EMPTY = TEMPLATE.parent / "empty"
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 
 
@@ -39,8 +42,9 @@ def visits_csv(seed: int = 7, customers: int = 20, days: int = 90) -> str:
     return "\n".join(rows) + "\n"
 
 
-def init_project(directory: str | Path) -> Path:
-    """Write a new project into ``directory`` (which must not exist or be empty); return its root."""
+def init_project(directory: str | Path, empty: bool = False) -> Path:
+    """Write a new project into ``directory`` (which must not exist or be empty); return its root.
+    ``empty``: the skeleton with nothing declared or locked."""
     root = Path(directory).expanduser().resolve()
     if root.exists() and not root.is_dir():
         raise ValidationError(
@@ -58,17 +62,19 @@ def init_project(directory: str | Path) -> Path:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise unwritable(root, exc) from exc
-    for src in sorted(TEMPLATE.rglob("*")):
+    template = EMPTY if empty else TEMPLATE
+    for src in sorted(template.rglob("*")):
         if src.is_dir() or "__pycache__" in src.parts:
             continue
-        dest = root / src.relative_to(TEMPLATE)
+        dest = root / src.relative_to(template)
         dest.parent.mkdir(parents=True, exist_ok=True)
         if src.suffix in (".yaml", ".md"):
             write_text_atomic(dest, Template(src.read_text(encoding="utf-8")).safe_substitute(name=name))
         else:
             shutil.copyfile(src, dest)
-    write_text_atomic(root / "raw" / "visits.csv", visits_csv())
     write_text_atomic(root / "feature_repo" / ".feastignore", "data/\n")
     write_text_atomic(root / ".gitignore", "feature_repo/data/\n__pycache__/\n")
-    add_new_versions(Project(root))
+    if not empty:
+        write_text_atomic(root / "raw" / "visits.csv", visits_csv())
+        add_new_versions(Project(root))
     return root

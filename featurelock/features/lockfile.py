@@ -213,3 +213,64 @@ def deprecate(project: Project, ref: str) -> LockEntry:
         locked[ref] = LockEntry(ref, locked[ref].fingerprint, deprecated=True)
         write_text_atomic(path, render_lock(locked))
     return locked[ref]
+
+
+def run_refs(runs_dir: Path) -> dict[str, str]:
+    """ref -> the first run (by name) whose training set used it: features, request features and
+    population, as each run's ``run.json`` recorded them. Unreadable records are skipped here (the
+    run commands name them)."""
+    import json
+
+    used: dict[str, str] = {}
+    for record_path in sorted(runs_dir.glob("*/run.json")) if runs_dir.is_dir() else []:
+        try:
+            inputs = json.loads(record_path.read_text(encoding="utf-8"))["dataset"]["inputs"]
+            definitions = inputs["feature definitions"]
+            refs = [f["ref"] for f in [*definitions["features"], *definitions["request_features"]]]
+            refs.append(inputs["population"]["definition"]["ref"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        for ref in refs:
+            used.setdefault(str(ref), record_path.parent.name)
+    return used
+
+
+def published(project: Project, ref: str) -> str | None:
+    """Why ``ref`` is published (committed, applied or used by a run), or None if it never was."""
+    from featurelock.features.lock_history import lock_history
+
+    for version in lock_history(project.lock_file):
+        if version.commit != "working tree" and ref in version.entries:
+            return f"it is committed in features.lock ({version.summary})"
+    if ref in applied_fingerprints(project.home):
+        return f"it was applied in the data directory {project.home} (feast apply)"
+    run = run_refs(project.runs_dir).get(ref)
+    if run is not None:
+        return f"run {run} was trained on it"
+    return None
+
+
+def drop_versions(project: Project, refs: list[str]) -> list[str]:
+    """Take locked versions that were never published out of ``features.lock`` (all or none).
+
+    For a newcomer replacing a sample: a version that was committed, applied or used by a run is
+    published and stays locked forever (deprecate it instead). The modules are left in place; the
+    caller says to delete them. Returns the refs dropped, in ref order."""
+    path = project.lock_file
+    locked = read_lock(path)
+    unknown = [r for r in refs if r not in locked]
+    if unknown:
+        raise LockError(
+            f"--drop {unknown[0]!r} is not in features.lock; locked versions: "
+            f"{sorted(locked, key=ref_sort_key)}."
+        )
+    for ref in sorted(set(refs), key=ref_sort_key):
+        reason = published(project, ref)
+        if reason is not None:
+            raise LockError(
+                f"--drop {ref!r} refused: {reason}, so it is published and stays locked (nothing was "
+                f"changed). Deprecate it (`featurelock deprecate {ref}`) and add a new version instead."
+            )
+    kept = {r: e for r, e in locked.items() if r not in refs}
+    write_text_atomic(path, render_lock(kept))
+    return sorted(set(refs), key=ref_sort_key)

@@ -443,6 +443,20 @@ def test_bad_input_on_a_data_directory_in_use_changes_nothing(demoed, capsys, mo
     assert words in text
 
 
+def test_a_published_version_cannot_be_dropped(demoed, capsys, monkeypatch):
+    """Issue 21, item 2: the demo applied the sample and trained on it; both keep it locked."""
+    from featurelock.features.lockfile import run_refs
+    from featurelock.features.project import Project
+    from featurelock.training.runs import promoted_run
+
+    text, _ = refused(capsys, demoed, monkeypatch, "lock", "--drop", "visits_7d@v1")
+    assert "--drop 'visits_7d@v1' refused: it was applied in the data directory" in text
+    assert "so it is published and stays locked (nothing was changed)" in text
+    project = Project(demoed, demoed.parent / "home")
+    used = run_refs(project.runs_dir)
+    assert used["visits_7d@v1"] == used["customer_days@v1"] == promoted_run(project)
+
+
 def test_a_tampered_model_file_is_one_line_at_serve(demoed, capsys, monkeypatch):
     from featurelock.features.project import Project
     from featurelock.training.runs import promoted_run
