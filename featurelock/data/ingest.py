@@ -10,14 +10,15 @@ import pandas as pd
 from featurelock.core.errors import DefinitionError, ValidationError
 from featurelock.data.schema import Source
 from featurelock.data.store import IngestResult, RawStore
-from featurelock.data.validate import check_table
+from featurelock.data.validate import check_knowledge_time, check_table
 
 
 def ingest_sources(store: RawStore, progress: Callable[[str], None] = lambda _m: None) -> list[IngestResult]:
     """Append each source's initial batch (its ``load()``), known at its declared knowledge time.
 
-    Sources are taken in name order; a source without a loader is skipped (its batches arrive as
-    files). All tables or none: every batch is validated before any is written. A source that
+    Batches are taken in knowledge-time order, then by table name (the store's history is
+    append-only in knowledge time across all its tables); a source without a loader is skipped
+    (its batches arrive as files). All tables or none: every batch is validated before any is written. A source that
     declares ``every`` and ``latency`` is stored as the batches it arrived in
     (``data.batches.timeline``). Idempotent: an identical batch is already stored and reported
     ``unchanged``.
@@ -37,6 +38,8 @@ def ingest_sources(store: RawStore, progress: Callable[[str], None] = lambda _m:
         frame = source.load()
         progress(f"    {name}: validating {len(frame):,} rows")
         pending.append((name, frame, source.knowledge_time))
+    # sources that arrived in batches interleave: every table's weekly batches in time order
+    pending.sort(key=lambda batch: (check_knowledge_time(batch[2]), batch[0]))
     # all tables or none: a loader that fails, or a batch refused, leaves the store as it was
     return store.ingest_all(pending)
 

@@ -46,6 +46,8 @@ def same(a: Any, b: Any) -> bool:
     b_null = b is None or (isinstance(b, float) and np.isnan(b)) or b is pd.NA
     if a_null or b_null:
         return a_null and b_null
+    if isinstance(a, str) or isinstance(b, str):  # a string feature: equal text, never a number
+        return isinstance(a, str) and isinstance(b, str) and a == b
     return float(a) == float(b)
 
 

@@ -3,6 +3,7 @@ them: one made by `featurelock init`, and CDNOW (examples/cdnow)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -40,12 +41,141 @@ def check_demo(out: str) -> None:
     assert "Demo complete" in out
 
 
-def test_init_then_demo_runs_the_whole_pipeline(tmp_path):
-    featurelock(tmp_path, tmp_path / "unused", "init", str(tmp_path / "shop"))
-    out = featurelock(tmp_path, tmp_path / "home", "demo", "--project", str(tmp_path / "shop"))
+SEGMENTS = '''"""The customers' segments: each customer's segment from 2024-01-01, some changed later."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from featurelock import Source
+
+CSV = Path(__file__).resolve().parents[1] / "raw" / "segments.csv"
+
+
+def load_segments() -> pd.DataFrame:
+    """One row per customer and change: the segment from event_timestamp on."""
+    frame = pd.read_csv(CSV, dtype={"change_id": str, "customer": str, "segment": str})
+    frame["event_timestamp"] = pd.to_datetime(frame["event_timestamp"], utc=True)
+    return frame[["change_id", "event_timestamp", "customer", "segment"]]
+
+
+SEGMENTS = Source(
+    name="segments",
+    key="change_id",
+    columns=(("customer", "string"), ("segment", "string")),
+    description="Segment changes of customers.",
+    load=load_segments,
+    every=timedelta(days=7),
+    latency=timedelta(days=1),
+)
+'''
+
+SEGMENT_V1 = '''"""Feature segment, version 1."""
+
+from datetime import timedelta
+
+from featurelock import sql_feature
+
+
+@sql_feature(
+    entity="customer", view="customer_daily", source="segments", dtype="string",
+    ttl=timedelta(days=2), owner="panel", categorical=True,
+)
+def segment_v1() -> str:
+    """The customer's segment at t (a string category).
+
+    Entity: customer. Inputs: segments.customer, segments.segment, segments.event_timestamp.
+    Null policy: null before the customer's first segment. Owner: panel.
+    """
+    return """
+        SELECT g.customer, g.event_timestamp, s.segment AS value
+        FROM grid g ASOF LEFT JOIN segments s
+          ON g.customer = s.customer AND g.event_timestamp >= s.event_timestamp
+    """
+'''
+
+SERVICE = '''"""The panel's service: a string categorical and two versions of one feature."""
+
+from featurelock import Service
+
+PANEL_MODEL_V1 = Service(
+    name="panel_model_v1",
+    features=("segment@v1", "visits_7d@v1", "visits_7d@v2"),
+    request_features=(),
+    population="customer_days@v1",
+    model="logistic",
+    baseline="prior",
+    holdout_from="2024-03-01T00:00:00Z",
+    description="Will the customer visit tomorrow? (segment one-hot encoded)",
+    seed=7,
+    knowledge="row",
+)
+'''
+
+
+def segments_csv(visits: str) -> str:
+    """Segments by January visits (tertiles), from 2024-01-01; c03 becomes 'platinum' (a category no
+    training row has: training ends at 2024-03-01) and c05 moves to 'gold' on 2024-02-10."""
+    counts: dict[str, int] = {}
+    for line in visits.splitlines()[1:]:
+        _, when, customer, _ = line.split(",")
+        counts[customer] = counts.get(customer, 0) + (when < "2024-02")
+    ranked = sorted(counts, key=lambda c: (counts[c], c))
+    rows = ["change_id,event_timestamp,customer,segment"]
+    for i, customer in enumerate(ranked):
+        segment = ("bronze", "silver", "gold")[3 * i // len(ranked)]
+        rows.append(f"{customer}-0,2024-01-01T00:00:00Z,{customer},{segment}")
+    rows += ["c05-1,2024-02-10T00:00:00Z,c05,gold", "c03-1,2024-03-10T00:00:00Z,c03,platinum"]
+    return "\n".join(rows) + "\n"
+
+
+def make_panel(root: Path) -> None:
+    """`featurelock init`'s project made a panel of the user's: a second source, a string
+    categorical, a `_v2` beside its `_v1`, a service of its own and examples that reach an unseen
+    category. No engine line is written for it."""
+    (root / "raw" / "segments.csv").write_text(segments_csv((root / "raw" / "visits.csv").read_text()))
+    (root / "features" / "segments.py").write_text(SEGMENTS)
+    (root / "features" / "customer" / "segment_v1.py").write_text(SEGMENT_V1)
+    v1 = (root / "features" / "customer" / "visits_7d_v1.py").read_text()
+    v2 = v1.replace("visits_7d_v1", "visits_7d_v2").replace(
+        "INTERVAL 7 DAY PRECEDING", "INTERVAL 14 DAY PRECEDING"
+    )
+    v2 = v2.replace("lookback=timedelta(days=7)", "lookback=timedelta(days=14)").replace(
+        "in the 7 days", "in the 14 days"
+    )
+    (root / "features" / "customer" / "visits_7d_v2.py").write_text(v2.replace("version 1", "version 2"))
+    (root / "features" / "services.py").write_text(SERVICE)
+    examples = (root / "serving" / "examples.py").read_text()
+    c02 = '{"customer": "c02", "prediction_time": AT},'
+    c03 = '\n        {"customer": "c03", "prediction_time": AT},'
+    (root / "serving" / "examples.py").write_text(examples.replace(c02, c02 + c03))
+
+
+def test_a_users_panel_with_a_string_categorical_runs_end_to_end(tmp_path):
+    """Issue 21, items 1 and 9: the third project, through the command as a user runs it."""
+    root = tmp_path / "panel"
+    featurelock(tmp_path, tmp_path / "unused", "init", str(root))
+    make_panel(root)
+    assert "+ segment@v1" in featurelock(root, tmp_path / "home", "lock")
+    out = featurelock(tmp_path, tmp_path / "home", "demo", "--project", str(root))
     check_demo(out)
     assert "rows      1,780" in out
-    assert "customer=c01: P = " in out
+    runs = sorted((tmp_path / "home" / "runs").glob("*/run.json"))
+    record = json.loads(runs[-1].read_text())
+    assert record["config"]["service"] == "panel_model_v1"
+    assert record["categories"] == {"segment_v1": ["bronze", "gold", "silver"]}
+    assert record["feature_columns"] == ["segment_v1", "visits_7d_v1", "visits_7d_v2"]
+    assert "customer=c03: P = " in out
+    log = (tmp_path / "home" / "predictions" / "local" / "predictions.jsonl").read_text().splitlines()
+    served = {json.loads(line)["request"]["customer"]: json.loads(line) for line in log}
+    assert served["c03"]["features"]["segment_v1"] == "platinum"
+    assert served["c03"]["unseen_categories"] == ["segment_v1"] and served["c03"]["unseen_count"] == 1
+    assert served["c01"]["unseen_count"] == 0 and served["c01"]["features"]["segment_v1"] in (
+        "bronze",
+        "gold",
+        "silver",
+    )
 
 
 def test_cdnow_builds_its_golden_training_set_from_the_real_log(tmp_path):

@@ -94,3 +94,12 @@ def test_encodings_are_declared_as_true_onehot_or_ordinal():
         def continent_v1() -> str:
             """The continent."""
             return "SELECT 1"
+
+
+def test_served_and_offline_values_compare_as_text_or_as_numbers():
+    from featurelock.serving.parity import same
+
+    assert same("gold", "gold") and not same("gold", "Gold")
+    assert not same("1", 1.0) and not same(1, "1")  # a string is never equal to a number
+    assert same(3, 3.0) and same(None, float("nan")) and same(pd.NA, None)
+    assert not same("gold", None) and not same(None, 0)
