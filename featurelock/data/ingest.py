@@ -18,8 +18,8 @@ def ingest_sources(store: RawStore, progress: Callable[[str], None] = lambda _m:
 
     Batches are taken in knowledge-time order, then by table name (the store's history is
     append-only in knowledge time across all its tables); a source without a loader is skipped
-    (its batches arrive as files). All tables or none: every batch is validated before any is written. A source that
-    declares ``every`` and ``latency`` is stored as the batches it arrived in
+    (its batches arrive as files). All tables or none: every batch is validated before any is
+    written. A source that declares ``every`` and ``latency`` is stored as the batches it arrived in
     (``data.batches.timeline``). Idempotent: an identical batch is already stored and reported
     ``unchanged``.
     """
