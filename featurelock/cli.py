@@ -366,7 +366,12 @@ def dataset_verify(ctx: click.Context, manifest: str, as_json: bool, **kw: Any) 
 @click.option("--params", help="Hyperparameters as JSON, e.g. '{\"max_iter\": 100}' [default: the spec's].")
 @click.option("--as-of", help="Knowledge time of the training set [default: the newest].")
 @knowledge_option
-@click.option("--promote", is_flag=True, help="Promote the run (serve it) when done.")
+@click.option(
+    "--promote", is_flag=True, help="Promote the run (serve it) when done, if it beats its baseline."
+)
+@click.option(
+    "--force", is_flag=True, help="With --promote: promote even if the model loses to its baseline."
+)
 @common
 @click.pass_context
 def train(
@@ -378,9 +383,13 @@ def train(
     as_of: str | None,
     knowledge: str | None,
     promote: bool,
+    force: bool,
     **kw: Any,
 ) -> None:
-    pipeline.train(context(ctx, **kw).session, service, model, seed, params, as_of, promote, knowledge)
+    if force and not promote:
+        raise click.UsageError("--force only applies with --promote.")
+    session = context(ctx, **kw).session
+    pipeline.train(session, service, model, seed, params, as_of, promote, knowledge, force=force)
 
 
 @cli.group(
@@ -442,16 +451,17 @@ def runs_export(ctx: click.Context, mlflow_uri: str | None, as_json: bool, **kw:
 @cli.command(help="Serve RUN from now on (or, with --rollback, the previously promoted run).")
 @click.argument("run", required=False)
 @click.option("--rollback", is_flag=True, help="Serve the previously promoted run again.")
+@click.option("--force", is_flag=True, help="Promote even a run whose model loses to its baseline.")
 @common
 @click.pass_context
-def promote(ctx: click.Context, run: str | None, rollback: bool, **kw: Any) -> None:
+def promote(ctx: click.Context, run: str | None, rollback: bool, force: bool, **kw: Any) -> None:
     from featurelock.training.runs import promote as mark
     from featurelock.training.runs import rollback as back
 
     c = context(ctx, **kw)
     if bool(run) == rollback:
         raise click.UsageError("Give a RUN to promote, or --rollback (not both).")
-    history = back(c.project) if rollback else mark(c.project, str(run))
+    history = back(c.project) if rollback else mark(c.project, str(run), force=force)
     c.out.say(f"serving run: {history[-1]}" + (f" (previous: {history[-2]})" if len(history) > 1 else ""))
 
 

@@ -171,6 +171,7 @@ def train(
     as_of: str | None = None,
     promote: bool = False,
     knowledge: str | None = None,
+    force: bool = False,
 ) -> Any:
     from featurelock.training.model import RunConfig
     from featurelock.training.runs import promote as promote_run
@@ -196,7 +197,7 @@ def train(
         s.out.say(f"    {metric:<10} " + " ".join(f"{m[name][metric]:>28.4f}" for name in m))
     s.out.say(f"    report    {result.path / 'report.html'}")
     if promote:
-        history = promote_run(s.project, result.run_id)
+        history = promote_run(s.project, result.run_id, force=force)
         s.out.say(f"serving run: {history[-1]}")
     return result
 
@@ -238,7 +239,7 @@ def materialize(s: Session, end: str | None, rewind: bool) -> None:
         write(s.project, end=end, profile=s.profile, progress=s.out.say, rewind=rewind)
 
 
-def parity(s: Session, sample: int = 1000, at: str | None = None) -> int:
+def parity(s: Session, sample: int = 1000, at: str | None = None, run: str | None = None) -> int:
     from dataclasses import asdict
 
     from featurelock.serving.parity import parity as compare
@@ -257,7 +258,7 @@ def parity(s: Session, sample: int = 1000, at: str | None = None) -> int:
                 f"Pass a time up to {newest.isoformat()}, or none for the project's own."
             )
     with s.out.step(f"parity on {sample:,} entity rows"):
-        report = compare(s.project, sample=sample, at=at, profile=s.profile, progress=s.out.say)
+        report = compare(s.project, sample=sample, at=at, profile=s.profile, run=run, progress=s.out.say)
     if s.out.as_json:
         s.out.document({**asdict(report), "mismatches": report.mismatches})
         return report.mismatches
@@ -358,6 +359,24 @@ def simulate(
     return not report.failed
 
 
+def demo_promotion(s: Session, record: dict[str, Any]) -> str:
+    """The demo's run is promoted only when nothing is promoted yet and it beats its baseline: the
+    demo never replaces a user's promotion. Returns the run the demo serves (its own)."""
+    from featurelock.training.runs import loses_to_baseline, promote, promoted_run
+
+    run_id = str(record["run_id"])
+    current = promoted_run(s.project)
+    worse = loses_to_baseline(s.project, record)
+    if current is not None:
+        s.out.say(f"kept the promoted run {current}; the demo serves its own run {run_id} explicitly")
+    elif worse is not None:
+        s.out.say(f"not promoted: {worse} (the demo serves it explicitly; `promote --force` to serve it)")
+    else:
+        promote(s.project, run_id)
+        s.out.say(f"serving run: {run_id}")
+    return run_id
+
+
 def demo(s: Session, service: str | None) -> bool:
     from featurelock.features import feast_repo
     from featurelock.serving.loopback import serve_examples
@@ -389,12 +408,13 @@ def demo(s: Session, service: str | None) -> bool:
     service = service or sorted(project.services)[0]
     first = dataset_build(s, service, None, None)
     dataset_build(s, service, None, None)
-    result = train(s, service, promote=True)
+    result = train(s, service)
+    served = demo_promotion(s, result.record)
     if not reproduce(s, result.run_id):
         return False
     materialize(s, project.examples.at, rewind=True)
-    with s.out.step("serve: start the API on loopback and send the project's example requests"):
-        answers, log = serve_examples(project, s.profile)
+    with s.out.step(f"serve: start the API for run {served} on loopback and send the example requests"):
+        answers, log = serve_examples(project, s.profile, run=served)
         for request, receipt in answers:
             asked = ", ".join(f"{k}={v}" for k, v in request.items() if k != "prediction_time")
             s.out.say(
@@ -402,7 +422,7 @@ def demo(s: Session, service: str | None) -> bool:
             )
         s.out.say("    receipt of the last one:")
         s.out.say("\n".join("      " + line for line in json.dumps(answers[-1][1], indent=1).splitlines()))
-    if parity(s) != 0 or replay(s, log, [receipt for _, receipt in answers]) != 0:
+    if parity(s, run=served) != 0 or replay(s, log, [receipt for _, receipt in answers]) != 0:
         return False
     # the store in time: the project replayed as weekly batches, served as production would have
     # been, against the training set built with knowledge per row (local stores, a scratch folder)
@@ -410,7 +430,7 @@ def demo(s: Session, service: str | None) -> bool:
         return False
     s.out.say(
         "Demo complete: data ingested, features built, lock verified, definitions applied, training set "
-        "built twice (same hash), model trained, promoted and reproduced exactly, features materialized, "
+        "built twice (same hash), model trained and reproduced exactly, features materialized, "
         "predictions served, parity and replay clean, a replayed timeline served as its training set."
     )
     s.out.say(f"  training set  {first['folder']}")

@@ -15,6 +15,10 @@ REQUEST_KINDS = ("string", "int", "float", "timestamp")
 KNOWLEDGE_MODES = ("as-of", "row")
 
 
+#: Holdout metrics a run records, and whether higher is better (``training.evaluate.metrics``).
+METRICS = {"roc_auc": True, "pr_auc": True, "log_loss": False, "brier": False}
+
+
 def check_knowledge(value: object, what: str = "knowledge") -> str:
     """A training set's knowledge mode: ``as-of`` (one knowledge time for every row) or ``row``
     (each row also sees only feature rows known at its own prediction time)."""
@@ -122,6 +126,8 @@ class Service:
     online store could have served then; see docs/semantics.md).
     ``min_present``: the least share of the service's features a served request must have; below
     it the API answers 422 naming the missing ones (0: answer whatever is missing).
+    ``metric``: the primary holdout metric (``METRICS``); ``promote`` refuses a run whose model
+    loses to its baseline on it, unless forced.
     """
 
     name: str
@@ -135,9 +141,15 @@ class Service:
     seed: int = 0
     knowledge: str = "as-of"
     min_present: float = 0.0  # least share of features a served request must have (else 422)
+    metric: str = "roc_auc"  # the primary holdout metric (see promote)
 
     def __post_init__(self) -> None:
         check_knowledge(self.knowledge, f"Service({self.name!r}).knowledge")
+        if self.metric not in METRICS:
+            raise DefinitionError(
+                f"Service({self.name!r}).metric={self.metric!r} is not a holdout metric; expected one of "
+                f"{sorted(METRICS)}."
+            )
         if not isinstance(self.min_present, int | float) or not 0.0 <= float(self.min_present) <= 1.0:
             raise DefinitionError(
                 f"Service({self.name!r}).min_present={self.min_present!r} is not a share; give a number "

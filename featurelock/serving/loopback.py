@@ -19,9 +19,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def serve_examples(project: Project, profile: str = "local") -> tuple[list[tuple[dict, dict]], Path]:
-    """Start the API for the promoted run, post each of the project's examples to ``/predict``;
-    return (request, receipt) pairs and the prediction log the service wrote."""
+def serve_examples(
+    project: Project, profile: str = "local", run: str | None = None
+) -> tuple[list[tuple[dict, dict]], Path]:
+    """Start the API for ``run`` (default: the promoted one), post each of the project's examples
+    to ``/predict``; return (request, receipt) pairs and the prediction log the service wrote."""
     import httpx
     import uvicorn
 
@@ -29,7 +31,7 @@ def serve_examples(project: Project, profile: str = "local") -> tuple[list[tuple
 
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(project, None, profile), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(create_app(project, run, profile), host="127.0.0.1", port=port, log_level="warning")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

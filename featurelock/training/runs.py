@@ -28,6 +28,7 @@ from featurelock.core.errors import NotFoundError, ValidationError
 from featurelock.core.files import read_json
 from featurelock.data.store import write_parquet
 from featurelock.features.catalog import Catalog
+from featurelock.features.declare import METRICS
 from featurelock.features.lockfile import check_lock
 from featurelock.features.project import Project
 from featurelock.training.adhoc import adhoc_spec, load_estimator, save_estimator
@@ -361,8 +362,26 @@ def _skops_bytes(model: Any) -> bytes:
     return sio.dumps(model)
 
 
-def promote(project: Project, run: str) -> list[str]:
-    """Mark ``run`` as the one serving uses; returns the history (last = served)."""
+def loses_to_baseline(project: Project, record: dict[str, Any]) -> str | None:
+    """Why the run's model loses to its baseline on its service's primary metric, or None."""
+    service = project.service(record["config"]["service"])
+    metric, higher = service.metric, METRICS[service.metric]
+    try:
+        model, base = (float(record["metrics"][k][metric]) for k in ("model", "baseline"))
+    except (KeyError, TypeError, ValueError):
+        return f"its record holds no {metric} for model and baseline"
+    worse = model < base if higher else model > base
+    if not worse:
+        return None
+    return (
+        f"its model loses to its baseline on {metric} ({'higher' if higher else 'lower'} is better): "
+        f"model {model:.4f}, baseline {base:.4f}, by {abs(model - base):.4f}"
+    )
+
+
+def promote(project: Project, run: str, force: bool = False) -> list[str]:
+    """Mark ``run`` as the one serving uses; returns the history (last = served). A run whose model
+    loses to its baseline on the service's primary metric is refused unless ``force``."""
     path, record = read_run(project, run)
     run_id = record.get("run_id")
     inside = project.runs_dir.resolve() / str(run_id)
@@ -372,6 +391,12 @@ def promote(project: Project, run: str) -> list[str]:
             f"{run_id!r} and it lies at {path.resolve()}. Serving loads models only from the data "
             "directory's runs: train the run here, or copy its directory into "
             f"{project.runs_dir} under its own id."
+        )
+    worse = None if force else loses_to_baseline(project, record)
+    if worse is not None:
+        raise ValidationError(
+            f"run {run_id} is not promoted: {worse}. Nothing was changed; train a better model, or "
+            "promote it anyway with --force."
         )
     history = [*promoted_history(project), run_id]
     project.runs_dir.mkdir(parents=True, exist_ok=True)
