@@ -140,11 +140,12 @@ def reproduce(project: Project, run: str, profile: str = "local") -> Any:
     return rerun(project, run, profile=profile)
 
 
-def promote(project: Project, run: str) -> list[str]:
-    """Serve ``run`` from now on; returns the promotion history (last = served)."""
+def promote(project: Project, run: str, force: bool = False) -> list[str]:
+    """Serve ``run`` from now on; returns the promotion history (last = served). A run whose model
+    loses to its baseline on the service's primary metric is refused unless ``force``."""
     from featurelock.training.runs import promote as mark
 
-    return mark(project, run)
+    return mark(project, run, force=force)
 
 
 def runs(project: Project) -> list[dict[str, Any]]:

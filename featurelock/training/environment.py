@@ -44,16 +44,39 @@ def engine_source_sha256() -> str:
     return source_sha256(ENGINE_PACKAGE)
 
 
+@functools.cache
+def installed_distributions() -> tuple[str, ...]:
+    """Every distribution installed in this Python, as ``name==version`` (names normalized as pip
+    does), sorted as text; one per name (the first found on ``sys.path``, the one Python imports)."""
+    import re
+
+    found: dict[str, str] = {}
+    for dist in metadata.distributions():
+        name = dist.metadata.get("Name")
+        if name:
+            found.setdefault(re.sub(r"[-_.]+", "-", name).lower(), str(dist.version))
+    return tuple(sorted(f"{name}=={version}" for name, version in found.items()))
+
+
 def environment(root: Path) -> dict[str, object]:
+    """What a result depends on beside its data: the engine, Python, the main packages and the
+    dependency lock's hash; without a lock file, every installed distribution (sorted, hashed), so
+    a user's run is pinned in its record all the same."""
     versions = {}
     for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
-    return {
+    lock = dependency_lock(root)
+    found: dict[str, object] = {
         "engine": {"version": __version__, "source_sha256": engine_source_sha256()},
         "python": platform.python_version(),
         "packages": versions,
-        "requirements_lock_sha256": file_sha256(dependency_lock(root)),
+        "requirements_lock_sha256": file_sha256(lock),
     }
+    if not lock.exists():
+        listed = installed_distributions()
+        digest = hashlib.sha256("".join(line + "\n" for line in listed).encode()).hexdigest()
+        found["installed"] = {"sha256": f"sha256:{digest}", "distributions": list(listed)}
+    return found

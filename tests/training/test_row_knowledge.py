@@ -248,3 +248,17 @@ def test_a_service_trains_with_its_knowledge_mode_and_verify_follows_the_manifes
     assert verify_training_set(project, folder).actual_sha256 == plain.sha256
     with pytest.raises(Exception, match=r"knowledge='rows' is not a knowledge mode; expected one of"):
         build_training_set(project, "return_model_v1", knowledge="rows")
+    # issue 21, item 6: a project with no requirements.lock records every installed distribution
+    import hashlib
+    from importlib import metadata
+
+    environment = row.manifest["inputs"]["environment"]
+    assert environment["requirements_lock_sha256"] == "missing"
+    installed = environment["installed"]["distributions"]
+    assert f"feast=={metadata.version('feast')}" in installed and installed == sorted(installed)
+    assert f"scikit-learn=={metadata.version('scikit-learn')}" in installed  # names as pip writes them
+    listing = "".join(line + "\n" for line in installed).encode()
+    assert environment["installed"]["sha256"] == "sha256:" + hashlib.sha256(listing).hexdigest()
+    manifest["inputs"]["environment"]["installed"]["distributions"][0] = "left-pad==0.0.1"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    assert "environment" in [stage for stage, _ in verify_training_set(project, folder).diverged]
