@@ -56,6 +56,50 @@ def open_project(path: str | Path | None = None, home: str | Path | None = None)
     return Project.find(path, home)
 
 
+def check_lock(project: Project) -> dict[str, str]:
+    """Refuse any edit of a locked version (``LockError``, naming it and the fix), as ``featurelock
+    lock`` and ``feast apply`` do; returns every version's fingerprint (``name@vN`` -> ``sha256:...``).
+
+    Parameters
+    ----------
+    project : Project
+        The project, as ``open_project`` gives it.
+    """
+    from featurelock.features.lockfile import check_lock as check
+
+    return dict(check(project).fingerprints())
+
+
+def compute_feature(
+    project: Project,
+    ref: str,
+    tables: Mapping[str, pd.DataFrame],
+    grid: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """One feature version's values over hand-built raw tables: a project's unit test of its SQL.
+
+    Parameters
+    ----------
+    project : Project
+        The project, as ``open_project`` gives it (its lock is checked first).
+    ref : str
+        The version, ``name@vN``.
+    tables : mapping of str to DataFrame
+        Raw tables by source name, with the source's columns and a UTC ``event_timestamp``.
+    grid : DataFrame, optional
+        The view's join keys and ``event_timestamp`` to compute at (default: the view's own grid).
+
+    Returns
+    -------
+    DataFrame
+        The join keys, ``event_timestamp`` and the column ``<name>_v<N>``.
+    """
+    from featurelock.features.build import compute_feature as compute
+    from featurelock.features.lockfile import check_lock as check
+
+    return compute(check(project), ref, tables, grid=grid)
+
+
 def services(project: Project) -> dict[str, Service]:
     """The project's feature services by name."""
     return dict(project.services)

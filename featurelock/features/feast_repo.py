@@ -120,7 +120,16 @@ def raw_config(
 def _fill_production(config: dict[str, Any], name: str) -> None:
     """Servers from the environment (defaults: this machine's local PostgreSQL and Redis); the
     project's own PostgreSQL schema (Redis keys carry the Feast project already)."""
+    import importlib.util
+
     from featurelock.stores.pg import pg_settings
+
+    lacking = [m for m in ("psycopg", "redis") if importlib.util.find_spec(m) is None]
+    if lacking:
+        raise ValidationError(
+            f"the production profile needs the Python packages {lacking} (PostgreSQL and Redis clients), "
+            "which this environment lacks; install them with `pip install 'featurelock[production]'`."
+        )
 
     pg = pg_settings(name)
     config["registry"]["path"] = (

@@ -9,10 +9,11 @@ so a copied or moved data directory reads its own tables.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
-from featurelock.core.errors import DefinitionError
+from featurelock.core.errors import DefinitionError, FeaturelockError
 from featurelock.data.schema import CREATED_TS, EVENT_TS
 from featurelock.features.catalog import Catalog
 from featurelock.features.lockfile import check_lock
@@ -54,7 +55,14 @@ def feast_definitions(
     tables are read from; entities, views, services and fingerprints are the same on every profile.
     """
     project = root if isinstance(root, Project) else Project(root)
-    catalog = check_lock(project, catalog)
+    try:
+        catalog = check_lock(project, catalog)
+    except FeaturelockError as exc:
+        if Path(sys.argv[0]).name == "feast":  # plain `feast apply`/`plan`: our words, no traceback
+            raise SystemExit(
+                f"featurelock refuses to register this repository ({type(exc).__name__}):\n{exc}"
+            ) from None
+        raise
     profile = profile or os.environ.get("FEATURELOCK_PROFILE", "local")
     from feast import Entity, FeatureService, FeatureView, Field, ValueType
     from feast.types import Float64, Int64, String

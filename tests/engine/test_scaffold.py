@@ -88,3 +88,25 @@ def test_a_committed_version_stays_locked(tmp_path, monkeypatch, capsys):
     assert "lock the sample), so it is published and stays locked (nothing was changed)" in err
     assert "`featurelock deprecate customer_days@v1`" in err
     assert (root / "features.lock").read_bytes() == before
+
+
+@pytest.mark.slow  # a subprocess
+def test_the_generated_tests_pass_and_use_only_the_public_api(tmp_path):
+    """Issue 21, item 7: a project's own tests import featurelock's public names, not its internals."""
+    import ast
+
+    root = init_project(tmp_path / "shop")
+    imported = set()
+    for node in ast.walk(ast.parse((root / "tests" / "test_project.py").read_text())):
+        if isinstance(node, ast.Import):
+            imported |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add(str(node.module))
+    assert {m for m in imported if m.startswith("featurelock")} == {"featurelock.api"}
+    env = {"PATH": str(Path(sys.executable).parent), "FEATURELOCK_HOME": str(tmp_path / "home")}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=root, capture_output=True, text=True, timeout=300, env=env, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 passed" in done.stdout

@@ -4,20 +4,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from featurelock.features.build import compute_feature
-from featurelock.features.lockfile import check_lock
-from featurelock.features.project import Project
+import featurelock.api as fl
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_lock_is_intact():
-    catalog = check_lock(Project(ROOT))
-    assert "visits_7d@v1" in catalog.specs
+    assert "visits_7d@v1" in fl.check_lock(fl.open_project(ROOT))
 
 
 def test_visits_7d_counts_the_7_days_before_t():
-    catalog = check_lock(Project(ROOT))
+    project = fl.open_project(ROOT)
     utc = lambda s: pd.Timestamp(s, tz="UTC")  # noqa: E731
     visits = pd.DataFrame(
         {
@@ -28,5 +25,5 @@ def test_visits_7d_counts_the_7_days_before_t():
         }
     )
     grid = pd.DataFrame({"customer": ["c1"], "event_timestamp": [utc("2024-01-08")]})
-    out = compute_feature(catalog, "visits_7d@v1", {"visits": visits}, grid=grid)
+    out = fl.compute_feature(project, "visits_7d@v1", {"visits": visits}, grid=grid)
     assert out["visits_7d_v1"].tolist() == [2]  # 01-01 is exactly 7 days before: counted; 01-08 is not
