@@ -52,7 +52,15 @@ __all__ = [
 
 def open_project(path: str | Path | None = None, home: str | Path | None = None) -> Project:
     """The project at ``path`` (else ``$FEATURELOCK_PROJECT``, else the working directory or a
-    parent); its data directory is ``home``, else ``$FEATURELOCK_HOME``, else ``feature_repo/data``."""
+    parent); its data directory is ``home``, else ``$FEATURELOCK_HOME``, else ``feature_repo/data``.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The project's root, or a folder inside it.
+    home : str or Path, optional
+        The data directory.
+    """
     return Project.find(path, home)
 
 
@@ -101,7 +109,13 @@ def compute_feature(
 
 
 def services(project: Project) -> dict[str, Service]:
-    """The project's feature services by name."""
+    """The project's feature services by name.
+
+    Parameters
+    ----------
+    project : Project
+        As ``open_project`` gives it.
+    """
     return dict(project.services)
 
 
@@ -115,7 +129,23 @@ def training_set(
 ) -> TrainingSet:
     """The canonical training set of ``service`` as known at ``as_of`` (default: the newest knowledge
     time); with ``out``, also written there (``training_set.parquet`` and ``manifest.json``).
-    ``knowledge``: ``as-of`` or ``row`` (default: the service's; see ``Service.knowledge``)."""
+    ``knowledge``: ``as-of`` or ``row`` (default: the service's; see ``Service.knowledge``).
+
+    Parameters
+    ----------
+    project : Project
+        As ``open_project`` gives it.
+    service : str
+        A service of the project.
+    as_of : str or datetime, optional
+        The knowledge time (timezone-aware); default the newest.
+    profile : str
+        ``local`` (default), ``production`` or ``spark``.
+    out : str or Path, optional
+        A folder to write the set and its manifest into.
+    knowledge : str, optional
+        ``as-of`` or ``row``.
+    """
     from featurelock.training.dataset import build_training_set, write_training_set
 
     built = build_training_set(project, service, as_of=as_of, profile=profile, knowledge=knowledge)
@@ -125,7 +155,14 @@ def training_set(
 
 
 def read_training_set(folder: str | Path) -> TrainingSet:
-    """A training set written by ``featurelock dataset build`` (or ``training_set(out=...)``)."""
+    """A training set written by ``featurelock dataset build`` (or ``training_set(out=...)``).
+
+    Parameters
+    ----------
+    folder : str or Path
+        The folder holding ``training_set.parquet`` and ``manifest.json`` (its values are checked
+        against the manifest's hash).
+    """
     folder = Path(folder)
     manifest = read_manifest(folder)
     frame = pd.read_parquet(folder / "training_set.parquet")
@@ -155,7 +192,33 @@ def train(
 ) -> Any:
     """Train ``service``'s model (a declared spec, or the ad-hoc ``estimator``) and its baseline;
     write and return the run (``run_id``, ``path``, ``record``). An ad-hoc estimator is recorded
-    with the run: it reproduces and serves like a declared spec."""
+    with the run: it reproduces and serves like a declared spec.
+
+    Parameters
+    ----------
+    project : Project
+        As ``open_project`` gives it.
+    service : str
+        A service of the project.
+    model : str, optional
+        A model spec instead of the service's.
+    estimator : scikit-learn classifier, optional
+        An ad-hoc estimator instead of a spec.
+    trusted_types : sequence of str
+        The skops types the ad-hoc estimator's fitted form holds beyond skops' defaults.
+    seed : int, optional
+        Instead of the service's seed.
+    params : mapping, optional
+        Hyperparameters over the spec's defaults.
+    as_of : str or datetime, optional
+        The training set's knowledge time (default the newest).
+    promote : bool
+        Serve the run when done (refused if its model loses to its baseline).
+    profile : str
+        ``local`` (default), ``production`` or ``spark``.
+    knowledge : str, optional
+        ``as-of`` or ``row`` (default: the service's).
+    """
     from featurelock.training.model import RunConfig
     from featurelock.training.runs import promote as mark
     from featurelock.training.runs import train_run
@@ -178,7 +241,17 @@ def train(
 
 def reproduce(project: Project, run: str, profile: str = "local") -> Any:
     """Rebuild and retrain ``run`` from its record; ``.identical`` only on identical predictions,
-    else ``.stage`` names the first stage that diverged."""
+    else ``.stage`` names the first stage that diverged.
+
+    Parameters
+    ----------
+    project : Project
+        As ``open_project`` gives it.
+    run : str
+        A run id (or a run's directory).
+    profile : str
+        Where to rebuild: ``local`` (default), ``production`` or ``spark``.
+    """
     from featurelock.training.runs import reproduce as rerun
 
     return rerun(project, run, profile=profile)
@@ -186,14 +259,30 @@ def reproduce(project: Project, run: str, profile: str = "local") -> Any:
 
 def promote(project: Project, run: str, force: bool = False) -> list[str]:
     """Serve ``run`` from now on; returns the promotion history (last = served). A run whose model
-    loses to its baseline on the service's primary metric is refused unless ``force``."""
+    loses to its baseline on the service's primary metric is refused unless ``force``.
+
+    Parameters
+    ----------
+    project : Project
+        As ``open_project`` gives it.
+    run : str
+        A run id of the project's data directory.
+    force : bool
+        Promote even a run whose model loses to its baseline.
+    """
     from featurelock.training.runs import promote as mark
 
     return mark(project, run, force=force)
 
 
 def runs(project: Project) -> list[dict[str, Any]]:
-    """Every run: id, service, model, holdout ROC AUC, whether it is promoted, its report."""
+    """Every run: id, service, model, holdout ROC AUC, whether it is promoted, its report.
+
+    Parameters
+    ----------
+    project : Project
+        As ``open_project`` gives it.
+    """
     from featurelock.training.runs import list_runs, promoted_run, read_run
 
     served = promoted_run(project)
@@ -225,7 +314,19 @@ def online_features(
     project: Project, requests: Sequence[Mapping[str, Any]], profile: str = "local", run: str | None = None
 ) -> pd.DataFrame:
     """The served run's online feature values for each request at its ``prediction_time`` (required:
-    a read has a time), one row per request, with each value's event timestamp (``__ts__<column>``)."""
+    a read has a time), one row per request, with each value's event timestamp (``__ts__<column>``).
+
+    Parameters
+    ----------
+    project : Project
+        As ``open_project`` gives it.
+    requests : sequence of mapping
+        Requests as the API takes them (join keys, inputs, ``prediction_time``).
+    profile : str
+        Whose online store: ``local`` (default), ``production`` or ``spark``.
+    run : str, optional
+        A run instead of the promoted one.
+    """
     from featurelock.serving.predictor import Predictor
 
     predictor = Predictor.load(project, run, profile)
@@ -239,7 +340,19 @@ def online_features(
 def predict(
     project: Project, requests: Sequence[Mapping[str, Any]], profile: str = "local", run: str | None = None
 ) -> list[dict[str, Any]]:
-    """Predictions with receipts, as ``POST /predict`` gives them (not logged)."""
+    """Predictions with receipts, as ``POST /predict`` gives them (not logged).
+
+    Parameters
+    ----------
+    project : Project
+        As ``open_project`` gives it.
+    requests : sequence of mapping
+        Requests as the API takes them (join keys, inputs, ``prediction_time``).
+    profile : str
+        Whose online store: ``local`` (default), ``production`` or ``spark``.
+    run : str, optional
+        A run instead of the promoted one.
+    """
     from featurelock.serving.predictor import Predictor
 
     predictor = Predictor.load(project, run, profile)
@@ -250,7 +363,19 @@ def demo(
     project: Project, profile: str = "local", service: str | None = None, say: Any | None = None
 ) -> bool:
     """The whole pipeline end to end, as ``featurelock demo`` runs it (``say`` receives its lines);
-    True when the training set was built twice alike, the run reproduced, parity and replay clean."""
+    True when the training set was built twice alike, the run reproduced, parity and replay clean.
+
+    Parameters
+    ----------
+    project : Project
+        As ``open_project`` gives it.
+    profile : str
+        ``local`` (default), ``production`` or ``spark``.
+    service : str, optional
+        The service to train and serve (default: the first by name).
+    say : callable, optional
+        Receives each line the demo prints.
+    """
     from featurelock.pipeline import Lines, Session
     from featurelock.pipeline import demo as run_all
 

@@ -35,6 +35,25 @@ class Source:
     Or, with ``every`` and ``latency``, the load is what arrived batch by batch: each period's
     events, known ``latency`` after the period (a store that lives in time from the first ingest).
     A static table (no event time of its own) gives every row its documented effective date.
+
+    Parameters
+    ----------
+    name : str
+        The table's name, as feature and population SQL read it.
+    key : str
+        The column that identifies a row (with ``event_timestamp``).
+    columns : tuple of (str, str)
+        Value columns and their kinds (``string``, ``float``, ``int``, ``timestamp``, ``bool``).
+    static : bool
+        A table without event times of its own (default False).
+    description : str
+        What a row is.
+    load : callable, optional
+        Returns the initial batch as a DataFrame (key, ``event_timestamp``, the value columns).
+    knowledge_time : str, optional
+        When the initial batch was known (ISO 8601 with offset).
+    every, latency : timedelta, optional
+        The load arrived in batches of ``every``, each known ``latency`` after its period.
     """
 
     name: str

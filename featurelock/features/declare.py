@@ -34,7 +34,19 @@ def check_knowledge(value: object, what: str = "knowledge") -> str:
 @dataclass(frozen=True)
 class JoinKey:
     """One Feast entity: a join key column (string values). ``nullable`` keys may be missing in a
-    request (they then match nothing, as a null key matches nothing offline)."""
+    request (they then match nothing, as a null key matches nothing offline).
+
+    Parameters
+    ----------
+    name : str
+        The column name, the same in raw tables, feature tables and requests.
+    description : str
+        What the key identifies.
+    nullable : bool
+        Whether a request may leave it out or null (default False).
+    max_length : int
+        The longest value the API accepts (default 64).
+    """
 
     name: str
     description: str
@@ -45,7 +57,17 @@ class JoinKey:
 @dataclass(frozen=True)
 class Entity:
     """What a feature describes (its folder under ``features/``) and the join keys it is found by.
-    An entity without join keys (``()``) holds request-time features only."""
+    An entity without join keys (``()``) holds request-time features only.
+
+    Parameters
+    ----------
+    name : str
+        The entity's name; its feature versions live in ``features/<name>/``.
+    join_keys : tuple of str
+        The ``JoinKey`` names that find it (``()``: request-time features only).
+    description : str
+        What it is, for people and for Feast's registry.
+    """
 
     name: str
     join_keys: tuple[str, ...]
@@ -59,6 +81,17 @@ class View:
     ``grid_sql`` yields the (join keys, event_timestamp) rows the feature table holds; it runs
     over the raw tables as known at a batch's knowledge time and is part of every member's
     fingerprint.
+
+    Parameters
+    ----------
+    name : str
+        The view's name (a Feast feature view and a feature table).
+    entity : str
+        The entity its features describe.
+    grid_sql : str
+        DuckDB SQL over the raw tables yielding the entity's join keys and ``event_timestamp``.
+    description : str
+        What one row of the view is.
     """
 
     name: str
@@ -74,7 +107,19 @@ class View:
 
 @dataclass(frozen=True)
 class RequestInput:
-    """A field a request carries for request-time features (and the population provides offline)."""
+    """A field a request carries for request-time features (and the population provides offline).
+
+    Parameters
+    ----------
+    name : str
+        The field's name in requests and in the population's rows.
+    kind : str
+        ``float``, ``int``, ``string`` or ``timestamp`` (the API's type for it).
+    description : str
+        What the caller sends.
+    ge, le : float, optional
+        Bounds the API enforces on a number (422 outside them).
+    """
 
     name: str
     kind: str  # one of REQUEST_KINDS; timestamps are ISO 8601 with a UTC offset
@@ -128,6 +173,31 @@ class Service:
     it the API answers 422 naming the missing ones (0: answer whatever is missing).
     ``metric``: the primary holdout metric (``METRICS``); ``promote`` refuses a run whose model
     loses to its baseline on it, unless forced.
+
+    Parameters
+    ----------
+    name : str
+        The service's name (a Feast feature service), e.g. ``delay_model_v1``.
+    features : tuple of str
+        Feast-served feature versions (``name@vN``), in the model's order.
+    request_features : tuple of str
+        Request-time feature versions, after ``features`` in the model's order.
+    population : str
+        The population version (``name@vN``) the training rows come from.
+    model, baseline : str
+        Model specs (``@model_spec`` in ``training/``): the model and the baseline it must beat.
+    holdout_from : str
+        ISO 8601 time with offset: rows predicted at or after it form the holdout.
+    description : str
+        What the model predicts.
+    seed : int
+        The run's seed (default 0).
+    knowledge : str
+        ``as-of`` (default) or ``row``.
+    min_present : float
+        Least share of features a served request must have (default 0: answer anyway).
+    metric : str
+        The primary holdout metric (default ``roc_auc``).
     """
 
     name: str
@@ -166,6 +236,13 @@ class Examples:
     """Real requests of the project, for the API's documentation, ``/health`` and the demo.
 
     ``at`` is a time at which every view has fresh values (parity checks run there by default).
+
+    Parameters
+    ----------
+    at : str
+        An ISO 8601 time with offset at which every view has fresh values (parity's default time).
+    requests : tuple of dict
+        Requests as the API takes them: join keys, request inputs and ``prediction_time``.
     """
 
     at: str
@@ -183,7 +260,19 @@ TIME_PARTS = ("month", "dayofweek", "hour", "year")
 @dataclass(frozen=True)
 class Segment:
     """A slice the run report breaks holdout metrics down by: a training-set column (a join key),
-    or a part (``month``, ``dayofweek``, ``hour``, ``year``) of a timestamp column read in ``timezone``."""
+    or a part (``month``, ``dayofweek``, ``hour``, ``year``) of a timestamp column read in ``timezone``.
+
+    Parameters
+    ----------
+    name : str
+        The segment's name in the report.
+    column : str
+        A training-set column (a join key, or a timestamp column with ``part``).
+    part : str, optional
+        ``month``, ``dayofweek``, ``hour`` or ``year`` of a timestamp column.
+    timezone : str
+        The IANA time zone the part is read in (default ``UTC``).
+    """
 
     name: str
     column: str

@@ -35,7 +35,15 @@ LABEL = "label"
 
 @dataclass(frozen=True)
 class OneOf:
-    """The request's ``field`` is one of ``values``."""
+    """The request's ``field`` is one of ``values``.
+
+    Parameters
+    ----------
+    field : str
+        A request input (or join key).
+    values : tuple of str
+        The values inside the population.
+    """
 
     field: str
     values: tuple[str, ...]
@@ -52,7 +60,17 @@ class OneOf:
 @dataclass(frozen=True)
 class LocalDateWindow:
     """The request's timestamp ``field``, read as a wall-clock time in ``timezone``, lies in
-    ``[start, end)`` (local dates or times, ISO 8601 without offset)."""
+    ``[start, end)`` (local dates or times, ISO 8601 without offset).
+
+    Parameters
+    ----------
+    field : str
+        A timestamp request input.
+    start, end : str
+        Local dates or times (ISO 8601, no offset): the half-open window ``[start, end)``.
+    timezone : str
+        The IANA time zone the field is read in.
+    """
 
     field: str
     start: str
@@ -141,7 +159,28 @@ def population(
     owner: str,
     filters: tuple[Filter, ...] = (),
 ) -> Callable[[Callable[[], str]], Callable[[], str]]:
-    """Declare a population version; attaches a PopulationSpec as ``__population__``."""
+    """Declare a population version; attaches a PopulationSpec as ``__population__``.
+
+    The decorated function returns DuckDB SQL over the raw tables yielding one row per training
+    example: the id, ``event_timestamp`` (the prediction time), the join keys, the inputs and
+    ``label`` (0/1). It is locked and fingerprinted like a feature version.
+
+    Parameters
+    ----------
+    id : str
+        The row id column (unique; the training set is sorted by it).
+    keys : tuple of str
+        The join keys the rows carry (the service's features are joined on them).
+    inputs : tuple of str
+        Request inputs the rows carry (request-time features are computed from them).
+    sources : tuple of str
+        The raw tables the SQL reads.
+    owner : str
+        The team that answers for it.
+    filters : tuple of OneOf or LocalDateWindow
+        The population restated in request terms: serving flags a request outside it
+        (``in_population: false``).
+    """
 
     def wrap(function: Callable[[], str]) -> Callable[[], str]:
         name, version = parse_column(function.__name__)

@@ -191,7 +191,23 @@ def request_feature(
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a request-time feature version: a pure pandas function of request fields (columns in,
     a column out) or, with ``per_row=True``, of one value per field (one value out, ``None`` when
-    missing; cheap to serve one request at a time: see ``featurelock.features.request_values``)."""
+    missing; cheap to serve one request at a time: see ``featurelock.features.request_values``).
+
+    Parameters
+    ----------
+    entity : str
+        The entity it describes.
+    inputs : tuple of str
+        The request inputs (``RequestInput`` names) it reads, in the function's argument order.
+    dtype : str
+        ``float64``, ``Int64`` or ``string``.
+    owner : str
+        The team that answers for it.
+    categorical : bool or str
+        As for ``sql_feature``: ``True``/``"onehot"``, ``"ordinal"`` or False.
+    per_row : bool
+        The function takes one value per input and returns one value (``None`` when missing).
+    """
 
     def wrap(function: Callable[..., Any]) -> Callable[..., Any]:
         name, version = parse_column(function.__name__)

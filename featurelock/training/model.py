@@ -68,7 +68,19 @@ class ModelSpec:
 def model_spec(
     *, preprocess: str = "impute", trusted_types: tuple[str, ...] = ()
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Declare a model spec: ``f(seed, **params)`` returning a scikit-learn estimator (or pipeline)."""
+    """Declare a model spec: ``f(seed, **params)`` returning a scikit-learn estimator (or pipeline).
+
+    Parameters
+    ----------
+    preprocess : str
+        ``impute`` (default: median imputation with indicators for numbers; categorical features
+        one-hot or ordinal, see ``featurelock.training.encoding``), ``impute_scale`` (also
+        scaled), or ``none`` (the factory returns the whole pipeline and receives ``categorical``,
+        the positions of the categorical columns).
+    trusted_types : tuple of str
+        The skops types the fitted model holds beyond skops' defaults (pinned, never
+        ``trusted=True``), e.g. ``("sklearn.tree._tree.Tree",)``.
+    """
 
     def wrap(factory: Callable[..., Any]) -> Callable[..., Any]:
         if preprocess not in PREPROCESS:
