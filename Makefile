@@ -30,7 +30,7 @@ test-fast: $(STAMP)
 # Feast's own test_universal_historical_retrieval.py against our stores; FEAST_SOURCES names Feast's
 # sources (a git directory holding the commit the test names, or a checkout). .ci/run sets it when it can.
 test-feast-universal: $(STAMP)
-	$(BIN)/python -m pytest -q -rs tests/training/test_feast_universal.py
+	FEATURELOCK_UNIVERSAL_SPARK=1 $(BIN)/python -m pytest -q -rs tests/training/test_feast_universal.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

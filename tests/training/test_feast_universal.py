@@ -7,7 +7,9 @@ on the machine, and skips it (saying so) elsewhere. Each store runs Feast's file
 (Feast's tests import a top-level package named ``tests``, as ours do) with our plugin
 ``tests/feast_universal/featurelock_universal.py``; the outcome of every test on our DuckDB store
 and on our Spark store must equal its outcome on Feast's own DuckDB store, run the same way
-beside it, and every test Feast's store passes must pass on ours.
+beside it, and every test Feast's store passes must pass on ours. The Spark store's run (45 s of
+a Spark session) belongs to ``make test-feast-universal`` (``FEATURELOCK_UNIVERSAL_SPARK=1``); in
+``make test`` the Spark store meets the same cases ported in ``test_feast_dropin.py``.
 """
 
 from __future__ import annotations
@@ -117,6 +119,10 @@ def test_issue20_feasts_universal_retrieval_tests_pass_on_our_duckdb_store_as_on
 
 
 @pytest.mark.spark
+@pytest.mark.skipif(
+    os.environ.get("FEATURELOCK_UNIVERSAL_SPARK") != "1",
+    reason="the Spark store's run of Feast's file (45 s) is `make test-feast-universal`'s, not make test's",
+)
 def test_issue20_feasts_universal_retrieval_tests_pass_on_our_spark_store_as_on_feasts(
     feast_tests, feast_duckdb, tmp_path
 ):
