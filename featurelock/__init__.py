@@ -26,6 +26,7 @@ _EXPORTS = {
     "Entity": "featurelock.features.declare",
     "Examples": "featurelock.features.declare",
     "JoinKey": "featurelock.features.declare",
+    "Lookup": "featurelock.features.declare",
     "RequestInput": "featurelock.features.declare",
     "Segment": "featurelock.features.declare",
     "Service": "featurelock.features.declare",

@@ -306,7 +306,14 @@ def _requests(predictor: Any, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
     from featurelock.serving.predictor import request_from_mapping
 
     return [
-        request_from_mapping(dict(r), predictor.keys, predictor.inputs, predictor.population.id) for r in rows
+        request_from_mapping(
+            dict(r),
+            predictor.keys,
+            predictor.inputs,
+            predictor.population.id,
+            tuple(lk.key for lk in predictor.lookups),
+        )
+        for r in rows
     ]
 
 

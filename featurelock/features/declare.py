@@ -161,6 +161,30 @@ class Categorical:
 
 
 @dataclass(frozen=True)
+class Lookup:
+    """A join key the service looks up instead of asking for it: the value of a string feature of
+    another entity as of the prediction time (a country's continent, a store's region).
+
+    One rule offline and online: the key is the feature's value by the point-in-time rule at the
+    row's prediction time (within its ttl, as known at as_of, per row with ``knowledge="row"``),
+    read offline by the historical join into the entity rows and online from the online store
+    before the service's own features; parity compares it like a feature. A request may leave it
+    out; one that sends a different value is refused (422) naming both.
+
+    Parameters
+    ----------
+    key : str
+        The ``JoinKey`` looked up (views of the service's features are keyed by it).
+    feature : str
+        The string feature version (``name@vN``) whose value is the key, of a view keyed by keys
+        the service's population yields.
+    """
+
+    key: str
+    feature: str
+
+
+@dataclass(frozen=True)
 class Service:
     """The exact feature versions a model uses, the population it is trained on and its model specs.
 
@@ -177,7 +201,7 @@ class Service:
     Parameters
     ----------
     name : str
-        The service's name (a Feast feature service), e.g. ``delay_model_v1``.
+        The service's name (a Feast feature service), e.g. ``return_model_v1``.
     features : tuple of str
         Feast-served feature versions (``name@vN``), in the model's order.
     request_features : tuple of str
@@ -198,6 +222,8 @@ class Service:
         Least share of features a served request must have (default 0: answer anyway).
     metric : str
         The primary holdout metric (default ``roc_auc``).
+    lookups : tuple of Lookup
+        Join keys looked up from another entity's feature instead of sent (default none).
     """
 
     name: str
@@ -212,9 +238,15 @@ class Service:
     knowledge: str = "as-of"
     min_present: float = 0.0  # least share of features a served request must have (else 422)
     metric: str = "roc_auc"  # the primary holdout metric (see promote)
+    lookups: tuple[Lookup, ...] = ()  # join keys looked up as of the prediction time (see Lookup)
 
     def __post_init__(self) -> None:
         check_knowledge(self.knowledge, f"Service({self.name!r}).knowledge")
+        if not all(isinstance(lookup, Lookup) for lookup in self.lookups):
+            raise DefinitionError(
+                f"Service({self.name!r}).lookups={self.lookups!r}: give a tuple of Lookup(key, feature), "
+                "e.g. (Lookup('continent', 'continent@v1'),)."
+            )
         if self.metric not in METRICS:
             raise DefinitionError(
                 f"Service({self.name!r}).metric={self.metric!r} is not a holdout metric; expected one of "

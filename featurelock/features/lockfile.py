@@ -226,7 +226,12 @@ def run_refs(runs_dir: Path) -> dict[str, str]:
         try:
             inputs = json.loads(record_path.read_text(encoding="utf-8"))["dataset"]["inputs"]
             definitions = inputs["feature definitions"]
-            refs = [f["ref"] for f in [*definitions["features"], *definitions["request_features"]]]
+            listed = [
+                *definitions["features"],
+                *definitions["request_features"],
+                *definitions.get("lookups", []),
+            ]
+            refs = [f["ref"] for f in listed]
             refs.append(inputs["population"]["definition"]["ref"])
         except (OSError, ValueError, KeyError, TypeError):
             continue

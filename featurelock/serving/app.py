@@ -39,8 +39,8 @@ from featurelock.features.lockfile import check_lock
 from featurelock.features.project import Project
 from featurelock.serving.log import PredictionLog, log_path
 from featurelock.serving.predictor import Predictor, request_from_mapping
+from featurelock.training.entity_rows import LookedUp, looked_up, service_inputs, service_keys
 from featurelock.training.entity_rows import Request as EntityRequest
-from featurelock.training.entity_rows import service_inputs, service_keys
 from featurelock.training.runs import promoted_run, read_run
 
 MAX_BATCH = 100
@@ -88,10 +88,27 @@ def _input_field(spec: RequestInput) -> tuple[Any, Any]:
 
 
 def request_model(
-    project: Project, keys: tuple[str, ...], inputs: dict[str, RequestInput], id_column: str
+    project: Project,
+    keys: tuple[str, ...],
+    inputs: dict[str, RequestInput],
+    id_column: str,
+    lookups: tuple[LookedUp, ...] = (),
 ) -> type[BaseModel]:
-    """The pydantic model of one request: join keys, request inputs, optional id and prediction time."""
+    """The pydantic model of one request: join keys, request inputs, optional id and prediction
+    time; a looked-up key is optional (checked against the value looked up when sent)."""
     fields: dict[str, Any] = {k: _key_field(project.join_keys[k]) for k in keys}
+    for lookup in lookups:
+        key = project.join_keys[lookup.key]
+        fields[lookup.key] = (
+            str | None,
+            Field(
+                default=None,
+                min_length=1,
+                max_length=key.max_length,
+                description=f"{key.description} Looked up from {lookup.ref} by {', '.join(lookup.by)} at "
+                "prediction_time: leave it out; a value sent must equal it.",
+            ),
+        )
     fields.update({name: _input_field(spec) for name, spec in inputs.items()})
     fields[id_column] = (
         str | None,
@@ -149,8 +166,9 @@ def create_app(project: Project, run: str | None = None, profile: str = "local")
     catalog = check_lock(project)
     service = project.service(record["config"]["service"])
     keys, inputs = service_keys(service, catalog), service_inputs(service, catalog)
+    lookups = looked_up(service, catalog)
     id_column = catalog.population(service.population).id
-    Model = request_model(project, keys, inputs, id_column)
+    Model = request_model(project, keys, inputs, id_column, lookups)
     # the model is loaded and its hash checked now, before a server starts: a damaged, swapped or
     # untrusted file is one line from `featurelock serve`, not a traceback from the server's startup
     predictor = Predictor.load(project, run, profile)  # imports scikit-learn (and its OpenMP)
@@ -164,7 +182,7 @@ def create_app(project: Project, run: str | None = None, profile: str = "local")
         data["prediction_time"] = data["prediction_time"] or datetime.now(
             UTC
         )  # the API's "now": its one place
-        return request_from_mapping(data, keys, inputs, id_column)
+        return request_from_mapping(data, keys, inputs, id_column, tuple(lk.key for lk in lookups))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -23,7 +23,13 @@ from featurelock.serving.predictor import Predictor
 from featurelock.stores.pit import check_at
 from featurelock.training.dataset import raw_store
 from featurelock.training.encoding import model_input
-from featurelock.training.entity_rows import Request, entity_frame, request_columns, requests_frame
+from featurelock.training.entity_rows import (
+    Request,
+    entity_frame,
+    request_columns,
+    requests_frame,
+    with_looked_up_keys,
+)
 from featurelock.training.population import build_population
 
 
@@ -61,10 +67,11 @@ def offline_frame(
     rows = requests_frame(requests, predictor.keys, predictor.inputs)
     as_of = raw_store(project).knowledge_times()[-1]
     fs = feature_store(project, profile)
+    row = check_knowledge(knowledge) == "row"
+    entity = entity_frame(rows, predictor.keys, as_of)
+    entity = with_looked_up_keys(fs, entity, predictor.service, predictor.catalog, row)
     frame = fs.get_historical_features(
-        entity_frame(rows, predictor.keys, as_of),
-        features=fs.get_feature_service(predictor.service.name),
-        filter_by_created_timestamp=check_knowledge(knowledge) == "row",
+        entity, features=fs.get_feature_service(predictor.service.name), filter_by_created_timestamp=row
     ).to_df()
     for column, values in request_columns(predictor.service, predictor.catalog, rows).items():
         frame[column] = values.to_numpy()
@@ -108,11 +115,14 @@ def parity(
     predictor = Predictor.load(project, run, profile)
     requests = population_requests(predictor, sample, at_ts, seed)
     progress(f"    reading {len(requests):,} entity rows online and offline")
-    online, _ = predictor.online(requests)
+    looked = predictor.look_up(requests)
+    online, _ = predictor.read_features(looked)
+    for lookup in predictor.lookups:  # a looked-up key is compared like a feature
+        online[lookup.key] = [r.keys.get(lookup.key) for r in looked]
     offline = offline_frame(predictor, requests, profile)
     per_feature: dict[str, dict[str, int]] = {}
     examples: list[dict[str, Any]] = []
-    for column in predictor.feast_columns:
+    for column in [*(lk.key for lk in predictor.lookups), *predictor.feast_columns]:
         bad = 0
         for i in range(len(requests)):
             if not same(online[column][i], offline[column].iloc[i]):

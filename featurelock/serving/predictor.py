@@ -8,7 +8,7 @@ value's position in a plain float64 row.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +31,9 @@ from featurelock.stores.pit import check_at
 from featurelock.training.artifacts import load_model
 from featurelock.training.encoding import Encoder, encoders
 from featurelock.training.entity_rows import (
+    LookedUp,
     Request,
+    looked_up,
     service_inputs,
     service_keys,
 )
@@ -63,6 +65,7 @@ class Predictor:
     fast: FastPredictor
     profile: str = "local"
     categories: dict[str, list[Any]] = field(default_factory=dict)  # the run's (see training.encoding)
+    lookups: tuple[LookedUp, ...] = ()  # join keys read from another view first (see Lookup)
     _marks: tuple[int, datetime | None] | None = None  # (state file mtime, newest mark) cache
     _requested: RequestFeatures | None = None  # the request features' evaluator (built on first use)
     _stored_keys: dict[tuple, bytes] = field(default_factory=dict)  # (join keys, key) -> store's key
@@ -102,6 +105,7 @@ class Predictor:
             fast=FastPredictor(pipeline, len(record["feature_columns"])),
             profile=profile,
             categories=dict(record.get("categories") or {}),  # runs before categories: numbers only
+            lookups=looked_up(service, catalog),
         )
 
     def online_through(self) -> datetime | None:
@@ -180,7 +184,53 @@ class Predictor:
             self._plan = plan
         return self._plan
 
+    def look_up(self, requests: list[Request]) -> list[Request]:
+        """The requests with each looked-up key (``Lookup``) read from the online store at the
+        request's prediction time, by the rule every feature is read by (the online half of the
+        rule whose offline half is ``entity_rows.with_looked_up_keys``). A request that sent a
+        looked-up key must have sent the value found: else it is refused (422) naming both."""
+        if not self.lookups:
+            return requests
+        online_store = online_store_of(self.store)
+        found: list[dict[str, str | None]] = [{} for _ in requests]
+        groups: dict[datetime, list[int]] = {}
+        for i, r in enumerate(requests):
+            groups.setdefault(r.at, []).append(i)
+        for lookup in self.lookups:
+            view = self.store.get_feature_view(lookup.view)
+            for at in sorted(groups):
+                index = groups[at]
+                wanted = [tuple(requests[i].keys.get(k) or NULL_KEY for k in lookup.by) for i in index]
+                distinct = list(dict.fromkeys(wanted))
+                stored = [self._stored_key(online_store, lookup.by, key) for key in distinct]
+                (result,) = online_store.read_stored_views_at(
+                    self.store.config, [(view, stored, [lookup.column])], at
+                )
+                values = {}
+                for key, (_, data) in zip(distinct, result, strict=True):
+                    value = python_value(data[lookup.column]) if data and lookup.column in data else None
+                    values[key] = None if value is None else str(value)
+                for i, key in zip(index, wanted, strict=True):
+                    found[i][lookup.key] = values[key]
+        out = []
+        for i, r in enumerate(requests):
+            for key, value in found[i].items():
+                if key in r.keys and r.keys[key] is not None and r.keys[key] != value:
+                    lookup = next(lk for lk in self.lookups if lk.key == key)
+                    raise ValidationError(
+                        f"request {i} sent {key}={r.keys[key]!r}, but {key} is looked up from "
+                        f"{lookup.ref} by {list(lookup.by)} at {r.at.isoformat()}: {value!r}. Leave "
+                        f"{key} out (it is looked up), or send the value it has then."
+                    )
+            out.append(replace(r, keys={**r.keys, **found[i]}))
+        return out
+
     def online(self, requests: list[Request]) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
+        """Online features for each request at its prediction time: values and event timestamps
+        (looked-up keys first: ``look_up``)."""
+        return self.read_features(self.look_up(requests))
+
+    def read_features(self, requests: list[Request]) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
         """Online features for each request at its prediction time: values and event timestamps.
 
         Reads go straight to the configured online store (ours: monotonic writes, the point-in-time
@@ -266,7 +316,8 @@ class Predictor:
     def predict(self, requests: list[Request]) -> list[dict[str, Any]]:
         """Probabilities with receipts: enough to replay each prediction offline."""
         self.check_marks()
-        values, stamps = self.online(requests)
+        looked = self.look_up(requests)
+        values, stamps = self.read_features(looked)
         request = self.request_features(requests)
         n = len(requests)
         x, unseen = self.matrix(values, request, n)
@@ -315,6 +366,8 @@ class Predictor:
                     "request": {**r.keys, **{k: _jsonable(v) for k, v in r.inputs.items()}},
                 }
             )
+            if self.lookups:  # the keys it looked up (receipts of other services keep their form)
+                receipts[-1]["looked_up"] = {lk.key: looked[i].keys.get(lk.key) for lk in self.lookups}
         self.check_present(receipts)
         return receipts
 
@@ -329,10 +382,15 @@ def _jsonable(value: Any) -> Any:
 
 
 def request_from_mapping(
-    data: dict[str, Any], keys: tuple[str, ...], inputs: dict[str, RequestInput], id_column: str
+    data: dict[str, Any],
+    keys: tuple[str, ...],
+    inputs: dict[str, RequestInput],
+    id_column: str,
+    looked_up_keys: tuple[str, ...] = (),
 ) -> Request:
     """A request given as a mapping (as the API's body): the keys, the inputs, ``prediction_time``
-    (required below the API: a read has a time) and, optionally, the row id."""
+    (required below the API: a read has a time) and, optionally, the row id and looked-up keys
+    (``Lookup``: a sent value is checked against the one looked up)."""
     from featurelock.core.errors import ValidationError
 
     missing = [n for n in (*keys, *inputs, "prediction_time") if n not in data]
@@ -341,8 +399,9 @@ def request_from_mapping(
             f"request {data!r} lacks {missing}; give the service's join keys {list(keys)}, its inputs "
             f"{list(inputs)} and prediction_time (ISO 8601 with a UTC offset)."
         )
+    sent = {k: data[k] for k in looked_up_keys if data.get(k) is not None}
     return Request(
-        keys={k: data[k] for k in keys},
+        keys={**{k: data[k] for k in keys}, **sent},
         inputs={n: data[n] for n in inputs},
         at=check_at(data["prediction_time"], "prediction_time"),  # UTC, checked once here
         id=data.get(id_column),

@@ -36,7 +36,7 @@ from featurelock.features.lockfile import check_lock
 from featurelock.features.population import LABEL
 from featurelock.features.project import Project
 from featurelock.features.spec import PANDAS_DTYPE
-from featurelock.training.entity_rows import entity_frame, request_columns
+from featurelock.training.entity_rows import entity_frame, looked_up, request_columns, with_looked_up_keys
 from featurelock.training.environment import environment, file_sha256
 from featurelock.training.population import build_population, population_hash
 
@@ -90,6 +90,8 @@ def canonicalize(
     frame = pd.DataFrame({ID: population[ID], TS: population[TS]})
     for key in pop.keys:
         frame[key] = population[key]
+    for lookup in looked_up(service, catalog):  # looked-up keys, after the population's
+        frame[lookup.key] = retrieved[lookup.key].astype(object).where(retrieved[lookup.key].notna(), None)
     frame[LABEL] = population[LABEL].astype("int64")
     for ref in service.features:
         spec = catalog.spec(ref)
@@ -101,9 +103,11 @@ def canonicalize(
 
 
 def feature_table_fingerprints(service: Service, catalog: Catalog, as_of: pd.Timestamp) -> dict[str, str]:
-    """Content hash of each view's feature table restricted to rows known at as_of."""
+    """Content hash of each view's feature table restricted to rows known at as_of (the views of
+    the service's features and of its lookups)."""
     out = {}
-    for view in sorted({str(catalog.spec(r).view) for r in service.features}):
+    refs = [*service.features, *(lk.ref for lk in looked_up(service, catalog))]
+    for view in sorted({str(catalog.spec(r).view) for r in refs}):
         path = catalog.project.feature_tables_dir / f"{view}.parquet"
         if not path.exists():
             out[view] = "missing"
@@ -125,8 +129,10 @@ def inputs_of(service: Service, catalog: Catalog, as_of: pd.Timestamp, store: Ra
     """Everything a rebuild depends on, by stage."""
     fingerprints = catalog.fingerprints()
     pop = catalog.population(service.population)
-    tables = sorted({*pop.sources, *(catalog.spec(r).source for r in service.features)})
-    return {
+    lookups = looked_up(service, catalog)
+    read = [*service.features, *(lk.ref for lk in lookups)]
+    tables = sorted({*pop.sources, *(catalog.spec(r).source for r in read)})
+    inputs: dict[str, Any] = {
         "source data": {
             "raw": {t: "sha256:" + store.fingerprint(t, as_of) for t in tables},
             "feature_tables": feature_table_fingerprints(service, catalog, as_of),
@@ -149,6 +155,11 @@ def inputs_of(service: Service, catalog: Catalog, as_of: pd.Timestamp, store: Ra
         },
         "environment": environment(catalog.project.root),
     }
+    if lookups:  # only then: the manifests of services without lookups keep their form
+        inputs["feature definitions"]["lookups"] = [
+            {"key": lk.key, "ref": lk.ref, "fingerprint": fingerprints[lk.ref]} for lk in lookups
+        ]
+    return inputs
 
 
 def raw_store(project: Project) -> RawStore:
@@ -179,6 +190,7 @@ def build_training_set(
     entity_df = entity_frame(population, pop.keys, as_of_ts, id_column=pop.id)
     generation = current_generation(project.feature_tables_dir)
     fs = feature_store(project, profile, offline=offline, threads=threads)
+    entity_df = with_looked_up_keys(fs, entity_df, spec, catalog, mode == "row")
     retrieved = fs.get_historical_features(
         entity_df, features=fs.get_feature_service(spec.name), filter_by_created_timestamp=mode == "row"
     ).to_df()

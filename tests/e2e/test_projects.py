@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.conftest import REPO_ROOT
@@ -95,13 +96,69 @@ def segment_v1() -> str:
     """
 '''
 
-SERVICE = '''"""The panel's service: a string categorical and two versions of one feature."""
+SEGMENT_ENTITY = """
 
-from featurelock import Service
+SEGMENT = JoinKey("segment", "Customer segment.", max_length=16)
+SEGMENT_ENTITY = Entity("segment", ("segment",), "A segment of customers.")
+"""
+
+SEGMENT_VIEW = '''
+
+SEGMENT_DAILY = View(
+    "segment_daily",
+    "segment",
+    """
+    WITH keys AS (SELECT DISTINCT segment FROM segments),
+    span AS (
+        SELECT date_trunc('day', min(event_timestamp)) AS lo,
+               date_trunc('day', max(event_timestamp)) + INTERVAL 1 DAY AS hi
+        FROM visits
+    ),
+    times AS (SELECT unnest(generate_series(lo, hi, INTERVAL 1 DAY)) AS event_timestamp FROM span)
+    SELECT segment, event_timestamp FROM keys CROSS JOIN times
+    """,
+    "The segment at each UTC midnight.",
+)
+'''
+
+SEGMENT_SIZE_V1 = '''"""Feature segment_size, version 1."""
+
+from datetime import timedelta
+
+from featurelock import sql_feature
+
+
+@sql_feature(entity="segment", view="segment_daily", source="segments", dtype="Int64",
+             ttl=timedelta(days=2), owner="panel")
+def segment_size_v1() -> str:
+    """Customers in the segment at t (their newest segment change at or before t).
+
+    Entity: segment. Inputs: segments.customer, segments.segment, segments.event_timestamp.
+    Null policy: 0 when no customer is in it. Owner: panel.
+    """
+    return """
+        WITH changes AS (
+            SELECT g.segment AS seg, g.event_timestamp AS t, s.customer, s.segment AS now_in,
+                   row_number() OVER (
+                       PARTITION BY g.segment, g.event_timestamp, s.customer ORDER BY s.event_timestamp DESC
+                   ) AS n
+            FROM grid g JOIN segments s ON s.event_timestamp <= g.event_timestamp
+        )
+        SELECT g.segment, g.event_timestamp, count(c.customer)::BIGINT AS value
+        FROM grid g LEFT JOIN changes c
+          ON c.seg = g.segment AND c.t = g.event_timestamp AND c.n = 1 AND c.now_in = g.segment
+        GROUP BY g.segment, g.event_timestamp
+    """
+'''
+
+SERVICE = '''"""The panel's service: a string categorical, two versions of a feature, a looked-up key."""
+
+from featurelock import Lookup, Service
 
 PANEL_MODEL_V1 = Service(
     name="panel_model_v1",
-    features=("segment@v1", "visits_7d@v1", "visits_7d@v2"),
+    features=("segment@v1", "segment_size@v1", "visits_7d@v1", "visits_7d@v2"),
+    lookups=(Lookup("segment", "segment@v1"),),  # the customer's segment at the prediction time
     request_features=(),
     population="customer_days@v1",
     model="logistic",
@@ -132,7 +189,8 @@ def segments_csv(visits: str) -> str:
 
 def make_panel(root: Path) -> None:
     """`featurelock init`'s project made a panel of the user's: a second source, a string
-    categorical, a `_v2` beside its `_v1`, a service of its own and examples that reach an unseen
+    categorical, a `_v2` beside its `_v1`, a second entity whose key is looked up (a customer's
+    segment at the prediction time), a service of its own and examples that reach an unseen
     category. No engine line is written for it."""
     (root / "raw" / "segments.csv").write_text(segments_csv((root / "raw" / "visits.csv").read_text()))
     (root / "features" / "segments.py").write_text(SEGMENTS)
@@ -146,6 +204,12 @@ def make_panel(root: Path) -> None:
     )
     (root / "features" / "customer" / "visits_7d_v2.py").write_text(v2.replace("version 1", "version 2"))
     (root / "features" / "services.py").write_text(SERVICE)
+    with (root / "features" / "entities.py").open("a") as f:
+        f.write(SEGMENT_ENTITY)
+    with (root / "features" / "views.py").open("a") as f:
+        f.write(SEGMENT_VIEW)
+    (root / "features" / "segment").mkdir()
+    (root / "features" / "segment" / "segment_size_v1.py").write_text(SEGMENT_SIZE_V1)
     examples = (root / "serving" / "examples.py").read_text()
     c02 = '{"customer": "c02", "prediction_time": AT},'
     c03 = '\n        {"customer": "c03", "prediction_time": AT},'
@@ -181,7 +245,7 @@ def test_a_users_panel_with_a_string_categorical_runs_end_to_end(panel):
     record = json.loads(runs[-1].read_text())
     assert record["config"]["service"] == "panel_model_v1"
     assert record["categories"] == {"segment_v1": ["bronze", "gold", "silver"]}
-    assert record["feature_columns"] == ["segment_v1", "visits_7d_v1", "visits_7d_v2"]
+    assert record["feature_columns"] == ["segment_v1", "segment_size_v1", "visits_7d_v1", "visits_7d_v2"]
     assert "customer=c03: P = " in out
     log = (home / "predictions" / "local" / "predictions.jsonl").read_text().splitlines()
     served = {json.loads(line)["request"]["customer"]: json.loads(line) for line in log}
@@ -189,6 +253,40 @@ def test_a_users_panel_with_a_string_categorical_runs_end_to_end(panel):
     assert served["c03"]["unseen_categories"] == ["segment_v1"] and served["c03"]["unseen_count"] == 1
     assert served["c01"]["unseen_count"] == 0
     assert served["c01"]["features"]["segment_v1"] in ("bronze", "gold", "silver")
+
+
+def test_issue21_item3_a_looked_up_key_is_the_same_offline_and_online(panel):
+    """The segment is looked up from the customer's segment_v1 at each prediction time: in the
+    training set it equals the feature joined the usual way on every row; parity compares it like
+    a feature; the receipts carry it; the API does not ask for it and refuses a conflicting one."""
+    from fastapi.testclient import TestClient
+
+    from featurelock.features.project import Project
+    from featurelock.serving.app import create_app
+
+    root, home, out = panel
+    folder = Path(re.search(r"^  training set  (\S+)$", out, re.M).group(1))
+    frame = pd.read_parquet(folder / "training_set.parquet")
+    assert list(frame.columns[:5]) == ["row_id", "event_timestamp", "customer", "segment", "label"]
+    known = frame["segment_v1"].notna()
+    assert known.sum() == 480 and (frame.loc[known, "segment"] == frame.loc[known, "segment_v1"]).all()
+    assert frame.loc[~known, "segment"].isna().all() and frame.loc[~known, "segment_size_v1"].isna().all()
+    assert re.search(r"^    segment +1,000 +0 ", out, re.M)  # parity: looked up online == offline
+    log = (home / "predictions" / "local" / "predictions.jsonl").read_text().splitlines()
+    served = {json.loads(line)["request"]["customer"]: json.loads(line) for line in log}
+    assert served["c03"]["looked_up"] == {"segment": "platinum"}
+    assert served["c03"]["features"]["segment_size_v1"] == 1  # c03 alone is platinum
+    project = Project(root, home)
+    with TestClient(create_app(project)) as client:
+        schema = client.get("/openapi.json").json()["components"]["schemas"]["PredictRequest"]
+        assert "segment" in schema["properties"] and "segment" not in schema.get("required", [])
+        at = "2024-03-30T00:00:00+00:00"
+        ok = client.post("/predict", json={"customer": "c03", "segment": "platinum", "prediction_time": at})
+        assert ok.status_code == 200 and ok.json()["looked_up"] == {"segment": "platinum"}
+        bad = client.post("/predict", json={"customer": "c03", "segment": "gold", "prediction_time": at})
+        assert bad.status_code == 422
+        assert "sent segment='gold', but segment is looked up from segment@v1 by ['customer']" in bad.text
+        assert "'platinum'" in bad.text
 
 
 def test_issue20_item1_verify_exits_1_on_a_tampered_manifest(panel, tmp_path):
