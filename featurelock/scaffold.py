@@ -24,6 +24,8 @@ from featurelock.features.project import Project
 
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "project"
 EMPTY = TEMPLATE.parent / "empty"
+#: What the empty skeleton takes from the sample as it is: Feast's files and the two model specs.
+SHARED = ("feature_repo/definitions.py", "feature_repo/feature_store.yaml", "training/models.py")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 
 
@@ -63,10 +65,13 @@ def init_project(directory: str | Path, empty: bool = False) -> Path:
     except OSError as exc:
         raise unwritable(root, exc) from exc
     template = EMPTY if empty else TEMPLATE
-    for src in sorted(template.rglob("*")):
-        if src.is_dir() or "__pycache__" in src.parts:
+    files = [(p, p.relative_to(template)) for p in sorted(template.rglob("*")) if p.is_file()]
+    if empty:
+        files = sorted([*files, *((TEMPLATE / f, Path(f)) for f in SHARED)], key=lambda pair: str(pair[1]))
+    for src, relative in files:
+        if "__pycache__" in src.parts:
             continue
-        dest = root / src.relative_to(template)
+        dest = root / relative
         dest.parent.mkdir(parents=True, exist_ok=True)
         if src.suffix in (".yaml", ".md"):
             write_text_atomic(dest, Template(src.read_text(encoding="utf-8")).safe_substitute(name=name))
