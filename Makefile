@@ -6,7 +6,7 @@ PROFILE ?= local
 PROJECT ?= .
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-fast test-feast-universal lint lock clean-data
+.PHONY: venv demo test test-fast test-feast-universal image image-test lint lock clean-data
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,16 @@ test-fast: $(STAMP)
 # sources (a git directory holding the commit the test names, or a checkout). .ci/run sets it when it can.
 test-feast-universal: $(STAMP)
 	FEATURELOCK_UNIVERSAL_SPARK=1 $(BIN)/python -m pytest -q -rs tests/training/test_feast_universal.py
+
+# The container image featurelock:<version>, built offline and reproducibly with podman
+# (deploy/build-image.sh; docs/deployment.md), and its check: the demo inside it gives the golden
+# hash, and its service answers as the host's does.
+image: $(STAMP)
+	deploy/build-image.sh
+
+image-test: image
+	FEATURELOCK_IMAGE=featurelock:$$($(BIN)/python -c 'from featurelock.core.version import __version__; print(__version__)') \
+		$(BIN)/python -m pytest -q -s -rs tests/image
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
