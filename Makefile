@@ -6,7 +6,7 @@ PROFILE ?= local
 PROJECT ?= .
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-fast test-feast-universal image image-test lint lock clean-data
+.PHONY: venv demo test test-fast test-feast-universal image image-test deploy-test lint lock clean-data
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,12 @@ image: $(STAMP)
 
 image-test: image
 	FEATURELOCK_IMAGE=featurelock:$$($(BIN)/python -c 'from featurelock.core.version import __version__; print(__version__)') \
-		$(BIN)/python -m pytest -q -s -rs tests/image
+		$(BIN)/python -m pytest -q -s -rs tests/image/test_image.py
+
+# deploy/kubernetes.yaml played by podman against this machine's PostgreSQL and Redis (not in CI).
+deploy-test: image
+	FEATURELOCK_DEPLOY_TEST=1 FEATURELOCK_IMAGE=featurelock:$$($(BIN)/python -c 'from featurelock.core.version import __version__; print(__version__)') \
+		$(BIN)/python -m pytest -q -rs tests/image/test_deploy.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
