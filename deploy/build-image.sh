@@ -21,4 +21,5 @@ fi
   | { grep -v "^WARNING: Location" || true; }
 podman build --quiet --network none --timestamp 0 --pull=never --build-arg BASE="$BASE" \
   -f Containerfile -t "featurelock:$VERSION" . >/dev/null
+podman image prune -f >/dev/null  # the previous build's layers, now untagged
 echo "featurelock:$VERSION $(podman image inspect --format '{{.Digest}}' "featurelock:$VERSION")"
