@@ -107,6 +107,9 @@ def spark_session() -> Any:
     settings["spark.ui.showConsoleProgress"] = "false"
     if os.environ.get(DRIVER_MEMORY_ENV):  # local mode: the executors live in the driver's JVM
         settings["spark.driver.memory"] = os.environ[DRIVER_MEMORY_ENV]
+    if not master.startswith("local"):  # a cluster: its executors start this interpreter, named here
+        python = os.environ.get("PYSPARK_PYTHON") or sys.executable
+        settings |= {"spark.pyspark.python": python, "spark.pyspark.driver.python": sys.executable}
     if master.startswith("local"):
         settings |= {
             "spark.ui.enabled": "false",
