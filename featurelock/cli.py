@@ -21,8 +21,8 @@ import click
 
 from featurelock import pipeline
 from featurelock.core.errors import FeaturelockError
+from featurelock.features.feast_repo import PROFILES
 
-PROFILES = ("local", "production", "spark")
 KNOWLEDGE_HELP = (
     "as-of: every row sees what was known at --as-of; row: each row also sees only feature rows "
     "created by its own prediction time (what serving could have known) [default: the service's]."

@@ -71,6 +71,7 @@ class Predictor:
     _stored_keys: dict[tuple, bytes] = field(default_factory=dict)  # (join keys, key) -> store's key
     _marks_checked: float = -1.0  # time.monotonic() of the last check that the store holds its writes
     _encoders: dict[str, Encoder] | None = None  # the categories' positions (built on first use)
+    _plan: list[tuple[Any, list[str], tuple[str, ...]]] | None = None  # views to read (see _read_plan)
 
     @staticmethod
     def load(project: Project, run: str | None = None, profile: str = "local") -> Predictor:
@@ -174,7 +175,7 @@ class Predictor:
 
     def _read_plan(self) -> list[tuple[Any, list[str], tuple[str, ...]]]:
         """(feature view, its features in the service, its join keys), resolved once."""
-        if not hasattr(self, "_plan"):
+        if self._plan is None:
             plan = []
             for projection in self.feature_service.feature_view_projections:
                 view = self.store.get_feature_view(projection.name)
