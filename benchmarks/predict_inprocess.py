@@ -47,7 +47,7 @@ def baseline(predictor: Predictor) -> Predictor:
     old.fast.forest = None
 
     def request_features(requests):
-        columns = request_columns(old.service, old.catalog, requests_frame(requests, (), old.inputs))
+        columns = request_columns(old.plan, requests_frame(requests, (), old.inputs))
         return {c: [None if pd.isna(v) else v for v in s.tolist()] for c, s in columns.items()}
 
     old.request_features = request_features  # type: ignore[method-assign]

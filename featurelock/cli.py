@@ -1,8 +1,10 @@
-"""The featurelock command: parsing, progress and printing; every step is an engine function.
+"""The featurelock command: it parses, calls ``featurelock.api`` and prints what that returns
+(``featurelock.render``); it computes nothing of its own.
 
 Options common to every command (--project, --profile, --debug) are accepted before or after the
-subcommand and read FEATURELOCK_PROJECT / FEATURELOCK_PROFILE. Errors end in one line naming what
-to do next (--debug shows the traceback). Shell completion: click's, e.g. for bash
+subcommand (the innermost wins) and read FEATURELOCK_PROJECT / FEATURELOCK_PROFILE /
+FEATURELOCK_DEBUG (click's ``auto_envvar_prefix``). Errors end in one line naming what to do next
+(--debug shows the traceback). Shell completion: click's, e.g. for bash
 ``eval "$(_FEATURELOCK_COMPLETE=bash_source featurelock)"``.
 """
 
@@ -14,14 +16,14 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
+from dataclasses import asdict
 from typing import Any
 
 import click
 
-from featurelock import pipeline
+from featurelock import api, render
 from featurelock.core.errors import FeaturelockError
-from featurelock.features.feast_repo import PROFILES
+from featurelock.core.settings import PROFILES, Profile, check_profile
 
 KNOWLEDGE_HELP = (
     "as-of: every row sees what was known at --as-of; row: each row also sees only feature rows "
@@ -33,10 +35,29 @@ def knowledge_option(function: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--knowledge", type=click.Choice(("as-of", "row")), help=KNOWLEDGE_HELP)(function)
 
 
+class JsonObject(click.ParamType):
+    """A JSON object given on the command line (``--params``)."""
+
+    name = "JSON"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, dict):
+            return value
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError as exc:
+            self.fail(
+                f"{value!r} is not JSON (at column {exc.colno}); e.g. '{{\"max_iter\": 100}}'.", param, ctx
+            )
+        if not isinstance(parsed, dict):
+            self.fail(f"{value!r} is not a JSON object; e.g. '{{\"max_iter\": 100}}'.", param, ctx)
+        return parsed
+
+
 # ---- output ------------------------------------------------------------------------------------
 class Output:
     """Lines for people on stdout (stderr under --json, whose document owns stdout); a rich spinner
-    with the elapsed time while a step runs, when stdout is a terminal."""
+    with the elapsed time while a step runs, when stdout is a terminal. A ``Progress`` for the API."""
 
     def __init__(self, as_json: bool = False) -> None:
         from rich.console import Console
@@ -46,6 +67,10 @@ class Output:
 
     def say(self, message: str) -> None:
         self.console.print(message, markup=False)
+
+    def lines(self, lines: list[str]) -> None:
+        for line in lines:
+            self.say(line)
 
     @contextmanager
     def step(self, what: str) -> Iterator[None]:
@@ -66,78 +91,64 @@ class Output:
         click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
 
 
-class Context:
-    """What every command receives: the project (found once), the profile, the output."""
+SETTING = "featurelock.{}"  # where each level's --project/--profile/--debug lands in click's meta
 
-    def __init__(self, project: str | None, profile: str, debug: bool, as_json: bool = False) -> None:
-        self.project_arg, self.profile, self.debug = project, profile, debug
-        self.out = Output(as_json)
-        self._project: Any = None
 
-    @property
-    def session(self) -> Any:
-        from featurelock.pipeline import Session
-
-        return Session(self.project, self.profile, self.out)
-
-    @property
-    def project(self) -> Any:
-        if self._project is None:
-            from featurelock.features.project import Project
-
-            self._project = Project.find(self.project_arg)
-        return self._project
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """A value given (or read from the environment) at this level replaces an outer level's: click
+    processes the root's options, then each group's, then the command's."""
+    if value is not None and value is not False:
+        ctx.meta[SETTING.format(param.name)] = value
+    return value
 
 
 def common(function: Callable[..., Any]) -> Callable[..., Any]:
-    """--project/--profile/--debug on a subcommand too (a value given there wins)."""
+    """--project/--profile/--debug on a group or command too (a value given there wins)."""
     options = [
         click.option(
             "--project",
-            "sub_project",
             type=click.Path(file_okay=False),
+            expose_value=False,
+            callback=_remember,
+            allow_from_autoenv=False,
             help="Project directory (default: $FEATURELOCK_PROJECT, else the working directory or a parent).",
         ),
         click.option(
             "--profile",
-            "sub_profile",
             type=click.Choice(PROFILES),
+            expose_value=False,
+            callback=_remember,
+            allow_from_autoenv=False,
             help="Store profile [default: $FEATURELOCK_PROFILE or local].",
         ),
-        click.option("--debug", "sub_debug", is_flag=True, help="Show the traceback of an error."),
+        click.option(
+            "--debug",
+            is_flag=True,
+            expose_value=False,
+            callback=_remember,
+            allow_from_autoenv=False,
+            help="Show the traceback of an error.",
+        ),
     ]
     for option in reversed(options):
         function = option(function)
     return function
 
 
-def context(
-    ctx: click.Context,
-    sub_project: str | None,
-    sub_profile: str | None,
-    sub_debug: bool,
-    as_json: bool = False,
-) -> Context:
-    chain = []  # this command's context, its parent groups', then the root's
-    node: click.Context | None = ctx.parent
-    while node is not None:
-        chain.append(node.params)
-        node = node.parent
+class Here:
+    """What a command works on: the project (found once, when first asked), the profile, the output."""
 
-    def pick(sub: Any, name: str) -> Any:
-        for params in chain:  # a group's own --project/--profile (sub_*) before the root's
-            if params.get(f"sub_{name}"):
-                return params[f"sub_{name}"]
-        return sub or ctx.find_root().params.get(name)
+    def __init__(self, ctx: click.Context, as_json: bool = False) -> None:
+        self.project_arg = ctx.meta.get(SETTING.format("project"))
+        self.profile = check_profile(ctx.meta.get(SETTING.format("profile"), Profile.LOCAL))
+        self.out = Output(as_json)
+        self._project: Any = None
 
-    c = Context(
-        sub_project or pick(None, "project"),
-        sub_profile or pick(None, "profile") or "local",
-        bool(sub_debug or pick(None, "debug")),
-        as_json,
-    )
-    ctx.find_root().meta["debug"] = c.debug
-    return c
+    @property
+    def project(self) -> Any:
+        if self._project is None:
+            self._project = api.open_project(self.project_arg)
+        return self._project
 
 
 def json_option(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -153,26 +164,34 @@ def _version() -> str:
 
 
 @click.group(
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    context_settings={
+        "help_option_names": ["-h", "--help"],
+        "max_content_width": 100,
+        "auto_envvar_prefix": "FEATURELOCK",
+    },
     help="featurelock: a feature store for reproducible machine-learning pipelines, built on Feast.",
 )
 @click.option(
     "--project",
-    envvar="FEATURELOCK_PROJECT",
     type=click.Path(file_okay=False),
+    expose_value=False,
+    callback=_remember,
     help="Project directory [env: FEATURELOCK_PROJECT; default: the working directory or a parent].",
 )
 @click.option(
     "--profile",
-    envvar="FEATURELOCK_PROFILE",
     type=click.Choice(PROFILES),
     default="local",
     show_default=True,
+    expose_value=False,
+    callback=_remember,
     help="Store profile [env: FEATURELOCK_PROFILE].",
 )
-@click.option("--debug", is_flag=True, help="Show the traceback of an error.")
+@click.option(
+    "--debug", is_flag=True, expose_value=False, callback=_remember, help="Show the traceback of an error."
+)
 @click.version_option(_version(), "--version", prog_name="featurelock", message="%(prog)s %(version)s")
-def cli(project: str | None, profile: str, debug: bool) -> None:
+def cli() -> None:
     pass
 
 
@@ -183,16 +202,15 @@ def cli(project: str | None, profile: str, debug: bool) -> None:
 @click.option("--knowledge-time", help="The batch's declared knowledge time (ISO 8601 with a UTC offset).")
 @common
 @click.pass_context
-def ingest(
-    ctx: click.Context, file: str | None, table: str | None, knowledge_time: str | None, **kw: Any
-) -> None:
-    c = context(ctx, **kw)
+def ingest(ctx: click.Context, file: str | None, table: str | None, knowledge_time: str | None) -> None:
     if (table or knowledge_time or file) and not (file and table and knowledge_time):
         raise click.UsageError("--file needs --table and --knowledge-time (and they need --file).")
-    pipeline.ingest(c.session, file, table, knowledge_time)
+    c = Here(ctx)
+    api.ingest(c.project, file, table, knowledge_time, profile=c.profile, progress=c.out)
 
 
 @cli.group(help="Feature tables.")
+@common
 def features() -> None:
     pass
 
@@ -207,8 +225,9 @@ def features() -> None:
 )
 @common
 @click.pass_context
-def features_build(ctx: click.Context, full: bool, **kw: Any) -> None:
-    pipeline.features_build(context(ctx, **kw).session, full=full)
+def features_build(ctx: click.Context, full: bool) -> None:
+    c = Here(ctx)
+    api.build_features(c.project, full=full, profile=c.profile, progress=c.out)
 
 
 @cli.command(
@@ -224,53 +243,37 @@ def features_build(ctx: click.Context, full: bool, **kw: Any) -> None:
 )
 @common
 @click.pass_context
-def lock(ctx: click.Context, drop: tuple[str, ...], **kw: Any) -> None:
-    from featurelock.features.lockfile import add_new_versions, drop_versions
-
-    c = context(ctx, **kw)
+def lock(ctx: click.Context, drop: tuple[str, ...]) -> None:
+    c = Here(ctx)
     if drop:
-        dropped = drop_versions(c.project, list(drop))
-        modules = [f"{ref.replace('@v', '_v')}.py" for ref in dropped]
-        c.out.say(
-            "Dropped from features.lock (never published):\n"
-            + "\n".join(f"  - {ref}" for ref in dropped)
-            + f"\nnext: delete {', '.join(modules)} (or change them), then `featurelock lock`."
-        )
-        return
-    added = add_new_versions(c.project)
-    if added:
-        c.out.say("Locked new versions:\n" + "\n".join(f"  + {ref}" for ref in added))
+        c.out.lines(render.dropped(api.drop(c.project, list(drop))))
     else:
-        c.out.say("features.lock is up to date; nothing to add.")
+        c.out.lines(render.locked(api.lock(c.project)))
 
 
 @cli.command(help="Build the feature tables, then feast apply.")
 @common
 @click.pass_context
-def apply(ctx: click.Context, **kw: Any) -> None:
-    pipeline.apply(context(ctx, **kw).session)
+def apply(ctx: click.Context) -> None:
+    c = Here(ctx)
+    api.apply(c.project, profile=c.profile, progress=c.out)
 
 
 @cli.command(help="feast plan on the project's repo.")
 @common
 @click.pass_context
-def plan(ctx: click.Context, **kw: Any) -> None:
-    from featurelock.features import feast_repo
-
-    c = context(ctx, **kw)
-    feast_repo.plan(c.project, c.profile)
+def plan(ctx: click.Context) -> None:
+    c = Here(ctx)
+    api.plan(c.project, c.profile)
 
 
 @cli.command(help="Mark a locked version deprecated (REF is name@vN); it stays locked and servable.")
 @click.argument("ref")
 @common
 @click.pass_context
-def deprecate(ctx: click.Context, ref: str, **kw: Any) -> None:
-    from featurelock.features.lockfile import deprecate as mark
-
-    c = context(ctx, **kw)
-    entry = mark(c.project, ref)
-    c.out.say(f"{entry.ref} is deprecated (still locked, servable and reproducible: {entry.fingerprint})")
+def deprecate(ctx: click.Context, ref: str) -> None:
+    c = Here(ctx)
+    c.out.lines(render.deprecated(api.deprecate(c.project, ref)))
 
 
 @cli.command(help="The services and runs that use a version (REF is name@vN).")
@@ -278,24 +281,15 @@ def deprecate(ctx: click.Context, ref: str, **kw: Any) -> None:
 @json_option
 @common
 @click.pass_context
-def lineage(ctx: click.Context, ref: str, as_json: bool, **kw: Any) -> None:
-    from dataclasses import asdict
-
-    from featurelock.training.lineage import lineage as find
-
-    c = context(ctx, as_json=as_json, **kw)
-    info = find(c.project, ref)
-    if as_json:
-        c.out.document(asdict(info))
-        return
-    state = "deprecated" if info.deprecated else "active"
-    c.out.say(f"{info.ref}  {info.fingerprint or 'not locked'}  ({state})")
-    c.out.say("  services: " + (", ".join(info.services) or "none"))
-    c.out.say("  runs:     " + (", ".join(info.runs) or "none"))
+def lineage(ctx: click.Context, ref: str, as_json: bool) -> None:
+    c = Here(ctx, as_json)
+    info = api.lineage(c.project, ref)
+    c.out.document(asdict(info)) if as_json else c.out.lines(render.lineage(info))
 
 
 # ---- training sets -----------------------------------------------------------------------------
 @cli.group(help="Point-in-time training sets.")
+@common
 def dataset() -> None:
     pass
 
@@ -313,15 +307,11 @@ def dataset() -> None:
 @common
 @click.pass_context
 def dataset_build(
-    ctx: click.Context,
-    service: str,
-    as_of: str | None,
-    out: str | None,
-    knowledge: str | None,
-    as_json: bool,
-    **kw: Any,
+    ctx: click.Context, service: str, as_of: str | None, out: str | None, knowledge: str | None, as_json: bool
 ) -> None:
-    pipeline.dataset_build(context(ctx, as_json=as_json, **kw).session, service, as_of, out, knowledge)
+    c = Here(ctx, as_json)
+    built = api.build_dataset(c.project, service, as_of, out, knowledge, profile=c.profile, progress=c.out)
+    c.out.document(built.document()) if as_json else c.out.lines(render.dataset(built))
 
 
 @dataset.command("verify", help="Rebuild from a manifest (or its folder) and compare; exit 1 if different.")
@@ -329,31 +319,13 @@ def dataset_build(
 @json_option
 @common
 @click.pass_context
-def dataset_verify(ctx: click.Context, manifest: str, as_json: bool, **kw: Any) -> None:
-    from featurelock.training.dataset import verify_training_set
-
-    c = context(ctx, as_json=as_json, **kw)
-    with c.out.step(f"rebuild from {manifest}"):
-        result = verify_training_set(c.project, Path(manifest), profile=c.profile)
+def dataset_verify(ctx: click.Context, manifest: str, as_json: bool) -> None:
+    c = Here(ctx, as_json)
+    result = api.verify_dataset(c.project, manifest, profile=c.profile, progress=c.out)
     if as_json:
-        c.out.document(
-            {
-                "identical": result.identical,
-                "expected_sha256": result.expected_sha256,
-                "actual_sha256": result.actual_sha256,
-                "diverged": [{"stage": s, "change": ch} for s, ch in result.diverged],
-            }
-        )
-    elif result.identical and not result.diverged:
-        c.out.say(f"identical: {result.actual_sha256}")
+        c.out.document(render.verification_document(result))
     else:
-        if result.identical:
-            c.out.say(f"identical content ({result.actual_sha256}), but inputs changed:")
-        else:
-            c.out.say(f"DIFFERENT: expected {result.expected_sha256}, rebuilt {result.actual_sha256}")
-        c.out.say(f"{'stage':<20} change")
-        for stage, change in result.diverged or [("unknown", "no recorded input changed")]:
-            c.out.say(f"{stage:<20} {change}")
+        c.out.lines(render.verification(result))
     if not result.identical:
         ctx.exit(1)
 
@@ -363,7 +335,11 @@ def dataset_verify(ctx: click.Context, manifest: str, as_json: bool, **kw: Any) 
 @click.option("--service", required=True, help="Feature service of the project.")
 @click.option("--model", help="Model spec (training/models.py) [default: the service's].")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="Random seed [default: the service's].")
-@click.option("--params", help="Hyperparameters as JSON, e.g. '{\"max_iter\": 100}' [default: the spec's].")
+@click.option(
+    "--params",
+    type=JsonObject(),
+    help="Hyperparameters as JSON, e.g. '{\"max_iter\": 100}' [default: the spec's].",
+)
 @click.option("--as-of", help="Knowledge time of the training set [default: the newest].")
 @knowledge_option
 @click.option(
@@ -379,17 +355,29 @@ def train(
     service: str,
     model: str | None,
     seed: int | None,
-    params: str | None,
+    params: dict[str, Any] | None,
     as_of: str | None,
     knowledge: str | None,
     promote: bool,
     force: bool,
-    **kw: Any,
 ) -> None:
     if force and not promote:
         raise click.UsageError("--force only applies with --promote.")
-    session = context(ctx, **kw).session
-    pipeline.train(session, service, model, seed, params, as_of, promote, knowledge, force=force)
+    c = Here(ctx)
+    result = api.train(
+        c.project,
+        service,
+        model=model,
+        seed=seed,
+        params=params,
+        as_of=as_of,
+        knowledge=knowledge,
+        profile=c.profile,
+        progress=c.out,
+    )
+    c.out.lines(render.trained(result))
+    if promote:
+        c.out.say(render.promoted(api.promote(c.project, result.run_id, force=force)))
 
 
 @cli.group(
@@ -399,21 +387,12 @@ def train(
 @json_option
 @common
 @click.pass_context
-def runs(ctx: click.Context, as_json: bool, **kw: Any) -> None:
+def runs(ctx: click.Context, as_json: bool) -> None:
     if ctx.invoked_subcommand is not None:
         return
-    from featurelock.api import runs as list_all
-
-    c = context(ctx, as_json=as_json, **kw)
-    rows = list_all(c.project)
-    if as_json:
-        c.out.document(rows)
-        return
-    for r in rows:
-        mark = "*" if r["promoted"] else " "
-        c.out.say(f"{mark} {r['run_id']}  service={r['service']}  roc_auc={r['roc_auc']:.4f}")
-    if not rows:
-        c.out.say("no runs yet: `featurelock train --service SERVICE`")
+    c = Here(ctx, as_json)
+    rows = api.runs(c.project)
+    c.out.document([asdict(r) for r in rows]) if as_json else c.out.lines(render.runs(rows))
 
 
 @runs.command(
@@ -431,21 +410,15 @@ def runs(ctx: click.Context, as_json: bool, **kw: Any) -> None:
 @json_option
 @common
 @click.pass_context
-def runs_export(ctx: click.Context, mlflow_uri: str | None, as_json: bool, **kw: Any) -> None:
-    from featurelock.training.mlflow_export import default_uri, export_runs
-
-    c = context(ctx, as_json=as_json, **kw)
+def runs_export(ctx: click.Context, mlflow_uri: str | None, as_json: bool) -> None:
     if mlflow_uri is None:
         raise click.UsageError("Say where to: --mlflow [URI] (no URI: a SQLite store in the data directory).")
-    uri = mlflow_uri or default_uri(c.project)
-    with c.out.step(f"export runs to MLflow at {uri}"):
-        done = export_runs(c.project, uri)
+    c = Here(ctx, as_json)
+    done = api.export_runs(c.project, mlflow_uri or None, progress=c.out)
     if as_json:
-        c.out.document({"tracking_uri": uri, "runs": [vars(e) for e in done]})
-        return
-    for e in done:
-        c.out.say(f"    {e.run_id} -> {e.mlflow_run_id} ({e.status})")
-    c.out.say(f"experiment featurelock/{c.project.name} in {uri}: `mlflow ui --backend-store-uri {uri}`")
+        c.out.document(asdict(done))
+    else:
+        c.out.lines(render.exported(done, c.project.name))
 
 
 @cli.command(help="Serve RUN from now on (or, with --rollback, the previously promoted run).")
@@ -454,23 +427,23 @@ def runs_export(ctx: click.Context, mlflow_uri: str | None, as_json: bool, **kw:
 @click.option("--force", is_flag=True, help="Promote even a run whose model loses to its baseline.")
 @common
 @click.pass_context
-def promote(ctx: click.Context, run: str | None, rollback: bool, force: bool, **kw: Any) -> None:
-    from featurelock.training.runs import promote as mark
-    from featurelock.training.runs import rollback as back
-
-    c = context(ctx, **kw)
+def promote(ctx: click.Context, run: str | None, rollback: bool, force: bool) -> None:
     if bool(run) == rollback:
         raise click.UsageError("Give a RUN to promote, or --rollback (not both).")
-    history = back(c.project) if rollback else mark(c.project, str(run), force=force)
-    c.out.say(f"serving run: {history[-1]}" + (f" (previous: {history[-2]})" if len(history) > 1 else ""))
+    c = Here(ctx)
+    history = api.rollback(c.project) if rollback else api.promote(c.project, str(run), force=force)
+    c.out.say(render.promoted(history, previous=True))
 
 
 @cli.command(help="Rebuild and retrain RUN; exit 0 only if its holdout predictions are identical.")
 @click.argument("run")
 @common
 @click.pass_context
-def reproduce(ctx: click.Context, run: str, **kw: Any) -> None:
-    if not pipeline.reproduce(context(ctx, **kw).session, run):
+def reproduce(ctx: click.Context, run: str) -> None:
+    c = Here(ctx)
+    result = api.reproduce(c.project, run, profile=c.profile, progress=c.out)
+    c.out.lines(render.reproduction(result))
+    if not result.identical:
         ctx.exit(1)
 
 
@@ -480,8 +453,9 @@ def reproduce(ctx: click.Context, run: str, **kw: Any) -> None:
 @click.option("--rewind", is_flag=True, help="Rebuild views already materialized past --end.")
 @common
 @click.pass_context
-def materialize(ctx: click.Context, end: str | None, rewind: bool, **kw: Any) -> None:
-    pipeline.materialize(context(ctx, **kw).session, end, rewind)
+def materialize(ctx: click.Context, end: str | None, rewind: bool) -> None:
+    c = Here(ctx)
+    api.materialize(c.project, end, rewind, profile=c.profile, progress=c.out)
 
 
 @cli.command(help="Start the prediction API for the promoted run (or --run).")
@@ -497,35 +471,9 @@ def materialize(ctx: click.Context, end: str | None, rewind: bool, **kw: Any) ->
 )
 @common
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, run: str | None, workers: int, **kw: Any) -> None:
-    import uvicorn
-
-    from featurelock.serving.app import WORKER_ENV, create_app
-    from featurelock.training.runs import promoted_run
-
-    c = context(ctx, **kw)
-    app = create_app(c.project, run, c.profile)  # checks everything once, in this process
-    if workers == 1:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
-        return
-    # Each worker builds the same app from the environment: the same run (resolved here, so a
-    # promotion while starting cannot split them), project, data directory and profile.
-    os.environ.update(
-        {
-            WORKER_ENV["project"]: str(c.project.root),
-            WORKER_ENV["home"]: str(c.project.home),
-            WORKER_ENV["run"]: str(run or promoted_run(c.project)),
-            WORKER_ENV["profile"]: c.profile,
-        }
-    )
-    uvicorn.run(
-        "featurelock.serving.app:app_from_environment",
-        factory=True,
-        workers=workers,
-        host=host,
-        port=port,
-        log_level="warning",
-    )
+def serve(ctx: click.Context, host: str, port: int, run: str | None, workers: int) -> None:
+    c = Here(ctx)
+    api.serve(c.project, run, host=host, port=port, workers=workers, profile=c.profile)
 
 
 @cli.command(help="Online vs offline features, and served vs research predictions, at a time T.")
@@ -536,8 +484,11 @@ def serve(ctx: click.Context, host: str, port: int, run: str | None, workers: in
 @json_option
 @common
 @click.pass_context
-def parity(ctx: click.Context, sample: int, at: str | None, as_json: bool, **kw: Any) -> None:
-    if pipeline.parity(context(ctx, as_json=as_json, **kw).session, sample, at) != 0:
+def parity(ctx: click.Context, sample: int, at: str | None, as_json: bool) -> None:
+    c = Here(ctx, as_json)
+    report = api.parity(c.project, sample, at, profile=c.profile, progress=c.out)
+    c.out.document(render.parity_document(report)) if as_json else c.out.lines(render.parity(report))
+    if report.mismatches != 0:
         ctx.exit(1)
 
 
@@ -552,9 +503,11 @@ def parity(ctx: click.Context, sample: int, at: str | None, as_json: bool, **kw:
 @json_option
 @common
 @click.pass_context
-def replay(ctx: click.Context, log: str, knowledge: str | None, as_json: bool, **kw: Any) -> None:
-    session = context(ctx, as_json=as_json, **kw).session
-    if pipeline.replay(session, Path(log), knowledge=knowledge or "as-of") != 0:
+def replay(ctx: click.Context, log: str, knowledge: str | None, as_json: bool) -> None:
+    c = Here(ctx, as_json)
+    report = api.replay(c.project, log, knowledge=knowledge or "as-of", profile=c.profile, progress=c.out)
+    c.out.document(render.replay_document(report)) if as_json else c.out.lines(render.replayed(report))
+    if report.mismatches != 0:
         ctx.exit(1)
 
 
@@ -589,10 +542,16 @@ def simulate(
     run: str | None,
     out: str | None,
     as_json: bool,
-    **kw: Any,
 ) -> None:
-    session = context(ctx, as_json=as_json, **kw).session
-    if not pipeline.simulate(session, every, latency, start, steps, run, out):
+    c = Here(ctx, as_json)
+    report = api.simulate(
+        c.project, every, latency, start, steps, run, out, profile=c.profile, progress=c.out
+    )
+    if as_json:
+        c.out.document(render.simulation_document(report))
+    else:
+        c.out.lines(render.simulated(report))
+    if report.failed:
         ctx.exit(1)
 
 
@@ -602,26 +561,17 @@ def simulate(
 @click.option("--empty", is_flag=True, help="Write the skeleton only: nothing declared, nothing locked.")
 @common
 @click.pass_context
-def init(ctx: click.Context, directory: str, empty: bool, **kw: Any) -> None:
-    from featurelock.scaffold import init_project
-
-    c = context(ctx, **kw)
-    root = init_project(directory, empty=empty)
-    if empty:
-        c.out.say(
-            f"new empty project in {root}\nnext: declare your data in {root / 'features'} (see README.md)"
-        )
-    else:
-        c.out.say(f"new project in {root}\nnext: featurelock demo --project {root}")
+def init(ctx: click.Context, directory: str, empty: bool) -> None:
+    Here(ctx).out.lines(render.created(api.new_project(directory, empty=empty), empty))
 
 
 @cli.command(help="Run the whole pipeline on the project, end to end, with a summary.")
 @click.option("--service", help="Service to train and serve [default: the first by name].")
 @common
 @click.pass_context
-def demo(ctx: click.Context, service: str | None, **kw: Any) -> None:
-    c = context(ctx, **kw)
-    if not pipeline.demo(c.session, service):
+def demo(ctx: click.Context, service: str | None) -> None:
+    c = Here(ctx)
+    if not api.demo(c.project, c.profile, service, progress=c.out):
         ctx.exit(1)
 
 

@@ -18,22 +18,11 @@ from typing import Any
 import yaml
 
 from featurelock.core.errors import ValidationError
+from featurelock.core.settings import Profile, check_profile
 from featurelock.features.project import Project
 
-PROFILES = ("local", "production", "spark")
 DUCKDB_STORE = "featurelock.stores.duckdb_offline.FeaturelockDuckDBOfflineStore"
 SPARK_STORE = "featurelock.stores.spark_offline.FeaturelockSparkOfflineStore"
-#: The engine that builds feature tables, per profile (production builds with DuckDB, then loads them).
-BUILD_ENGINE = {"local": "duckdb", "production": "duckdb", "spark": "spark"}
-
-
-def check_profile(profile: str) -> str:
-    if profile not in PROFILES:
-        raise ValidationError(
-            f"profile={profile!r} is not a profile; expected one of {list(PROFILES)} "
-            "(set it with --profile or FEATURELOCK_PROFILE)."
-        )
-    return profile
 
 
 def load_yaml(path: Path) -> dict[str, Any]:
@@ -54,7 +43,7 @@ def load_yaml(path: Path) -> dict[str, Any]:
     return config
 
 
-def feast_project(project: Project, profile: str) -> str:
+def feast_project(project: Project, profile: Profile) -> str:
     """The Feast project name the profile's yaml declares (how Feast keys a shared registry and Redis)."""
     return str(load_yaml(yaml_path(project, profile)).get("project") or project.name)
 
@@ -63,15 +52,17 @@ def production_settings(project: Project) -> Any:
     """PostgreSQL settings of the project's production profile: its own schema on the server."""
     from featurelock.stores.pg import pg_settings
 
-    return pg_settings(feast_project(project, "production"))
+    return pg_settings(feast_project(project, Profile.PRODUCTION))
 
 
-def yaml_path(project: Project, profile: str) -> Path:
-    name = "feature_store.yaml" if check_profile(profile) == "local" else f"feature_store.{profile}.yaml"
+def yaml_path(project: Project, profile: Profile) -> Path:
+    name = (
+        "feature_store.yaml" if check_profile(profile) == Profile.LOCAL else f"feature_store.{profile}.yaml"
+    )
     path = project.feature_repo / name
     if not path.exists():
         raise ValidationError(
-            f"profile={profile!r} needs {path}, which this project does not have; add it (see the "
+            f"profile={str(profile)!r} needs {path}, which this project does not have; add it (see the "
             "root project's feature_repo/) or use --profile local."
         )
     return path
@@ -86,7 +77,7 @@ OFFLINE_STORES = {
 
 
 def raw_config(
-    project: Project, profile: str = "local", offline: str | None = None, threads: int | None = None
+    project: Project, profile: Profile = Profile.LOCAL, offline: str | None = None, threads: int | None = None
 ) -> dict[str, Any]:
     """The profile's yaml as a dict, with data paths made absolute under the project's data directory.
 
@@ -102,7 +93,7 @@ def raw_config(
     online = config.get("online_store", {})
     if str(online.get("type", "")).endswith(("sqlite", "SqliteOnlineStore")):
         online["path"] = str(home / online["path"])
-    if profile == "production":
+    if profile == Profile.PRODUCTION:
         _fill_production(config, str(config.get("project") or project.name))
     if offline is not None:
         if offline not in OFFLINE_STORES:
@@ -149,7 +140,7 @@ def _fill_production(config: dict[str, Any], name: str) -> None:
 
 
 def repo_config(
-    project: Project, profile: str = "local", offline: str | None = None, threads: int | None = None
+    project: Project, profile: Profile = Profile.LOCAL, offline: str | None = None, threads: int | None = None
 ) -> Any:
     from feast.repo_config import RepoConfig
 
@@ -159,12 +150,12 @@ def repo_config(
 
 
 def feature_store(
-    project: Project, profile: str = "local", offline: str | None = None, threads: int | None = None
+    project: Project, profile: Profile = Profile.LOCAL, offline: str | None = None, threads: int | None = None
 ) -> Any:
     """A Feast FeatureStore for the project and profile, on the project's data directory."""
     from feast import FeatureStore
 
-    if profile == "production":
+    if profile == Profile.PRODUCTION:
         from featurelock.stores.pg import check_applied
 
         check_applied(production_settings(project))  # one line (host, port; never applied), not Feast's
@@ -174,7 +165,7 @@ def feature_store(
 
 
 @contextlib.contextmanager
-def _inside_repo(project: Project, profile: str) -> Iterator[None]:
+def _inside_repo(project: Project, profile: Profile) -> Iterator[None]:
     """Feast imports ``definitions.py`` by module name: give it the project's repo, afresh (a cached
     import would skip the lock check), with the data directory and profile featurelock uses."""
     before_cwd, before_path = Path.cwd(), list(sys.path)
@@ -196,12 +187,12 @@ def _inside_repo(project: Project, profile: str) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def apply(project: Project, profile: str = "local") -> None:
+def apply(project: Project, profile: Profile = Profile.LOCAL) -> None:
     """``feast apply`` on the project's repo (the lock check runs when definitions load)."""
     from feast.repo_operations import apply_total
 
     project.home.mkdir(parents=True, exist_ok=True)
-    if profile == "production":
+    if profile == Profile.PRODUCTION:
         from featurelock.stores.pg import ensure_schema
 
         ensure_schema(production_settings(project))
@@ -212,7 +203,7 @@ def apply(project: Project, profile: str = "local") -> None:
     remember_applied(project, check_lock(project))  # the data directory remembers what it applied
 
 
-def plan(project: Project, profile: str = "local") -> None:
+def plan(project: Project, profile: Profile = Profile.LOCAL) -> None:
     from feast.repo_operations import plan as feast_plan
 
     project.home.mkdir(parents=True, exist_ok=True)

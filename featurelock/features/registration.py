@@ -14,16 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from featurelock.core.errors import DefinitionError, FeaturelockError
+from featurelock.core.settings import Profile
 from featurelock.data.schema import CREATED_TS, EVENT_TS
 from featurelock.features.catalog import Catalog
 from featurelock.features.lockfile import check_lock
 from featurelock.features.project import Project
 
 
-def _source(view: Any, profile: str, project: Project) -> Any:
+def _source(view: Any, profile: Profile, project: Project) -> Any:
     """The view's Feast source: a Parquet file locally, a PostgreSQL table (in the project's own
     schema) in production."""
-    if profile == "production":
+    if profile == Profile.PRODUCTION:
         from feast.infra.offline_stores.contrib.postgres_offline_store.postgres_source import PostgreSQLSource
 
         from featurelock.features.feast_repo import production_settings
@@ -47,7 +48,7 @@ def _source(view: Any, profile: str, project: Project) -> Any:
 
 
 def feast_definitions(
-    root: str | Path | Project, catalog: Catalog | None = None, profile: str | None = None
+    root: str | Path | Project, catalog: Catalog | None = None, profile: Profile | None = None
 ) -> dict[str, Any]:
     """Name -> Feast object, for every entity, source, view and service. Checks the lock first.
 

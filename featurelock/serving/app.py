@@ -34,14 +34,14 @@ from pydantic import (
 )
 
 from featurelock.core.errors import FeaturelockError, StoreUnavailableError
+from featurelock.core.settings import Profile
 from featurelock.features.declare import JoinKey, RequestInput
-from featurelock.features.lockfile import check_lock
+from featurelock.features.plan import LookedUp
 from featurelock.features.project import Project
 from featurelock.serving.log import PredictionLog, log_path
 from featurelock.serving.predictor import Predictor, request_from_mapping
-from featurelock.training.entity_rows import LookedUp, looked_up, service_inputs, service_keys
 from featurelock.training.entity_rows import Request as EntityRequest
-from featurelock.training.runs import promoted_run, read_run
+from featurelock.training.runs import promoted_run
 
 MAX_BATCH = 100
 MAX_BODY_BYTES = 1_000_000  # a full batch is about 30 kB; anything far larger is refused unread
@@ -157,21 +157,18 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def create_app(project: Project, run: str | None = None, profile: str = "local") -> FastAPI:
+def create_app(project: Project, run: str | None = None, profile: Profile = Profile.LOCAL) -> FastAPI:
     token = os.environ.get("FEATURELOCK_API_TOKEN") or None
     run = run or promoted_run(project)
     if run is None:
         raise FeaturelockError("No run is promoted; train one and run `featurelock promote RUN`.")
-    _, record = read_run(project, run)
-    catalog = check_lock(project)
-    service = project.service(record["config"]["service"])
-    keys, inputs = service_keys(service, catalog), service_inputs(service, catalog)
-    lookups = looked_up(service, catalog)
-    id_column = catalog.population(service.population).id
-    Model = request_model(project, keys, inputs, id_column, lookups)
-    # the model is loaded and its hash checked now, before a server starts: a damaged, swapped or
-    # untrusted file is one line from `featurelock serve`, not a traceback from the server's startup
+    # the lock is checked once; the model is loaded and its hash checked now, before a server
+    # starts: a damaged, swapped or untrusted file is one line from `featurelock serve`, not a
+    # traceback from the server's startup
     predictor = Predictor.load(project, run, profile)  # imports scikit-learn (and its OpenMP)
+    plan = predictor.plan
+    keys, inputs, lookups, id_column = plan.keys, dict(plan.inputs), plan.lookups, plan.id
+    Model = request_model(project, keys, inputs, id_column, lookups)
 
     class BatchRequest(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -199,7 +196,7 @@ def create_app(project: Project, run: str | None = None, profile: str = "local")
             app.state.log.close()
 
     app = FastAPI(
-        title=f"featurelock {project.name}: {service.name}",
+        title=f"featurelock {project.name}: {plan.name}",
         version="1",
         lifespan=lifespan,
         docs_url=None,

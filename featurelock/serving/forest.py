@@ -16,6 +16,22 @@ from typing import Any
 
 import numpy as np
 
+#: scikit-learn's private names this module reads, pinned to the version the lock holds (a test,
+#: ``tests/serving/test_forest_private.py``, checks each exists there, as for Feast's).
+SKLEARN_VERSION = "1.9.1"
+PRIVATE_NAMES = ("_predictors", "_baseline_prediction", "_loss")  # of a fitted classifier
+NODE_FIELDS = (  # of each tree's node array (``TreePredictor.nodes``)
+    "feature_idx",
+    "num_threshold",
+    "missing_go_to_left",
+    "value",
+    "left",
+    "right",
+    "is_leaf",
+    "depth",
+    "is_categorical",
+)
+
 
 class CompiledForest:
     """The trees as flat arrays of all nodes (tree after tree): a node's feature, threshold, where a

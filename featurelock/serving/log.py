@@ -20,12 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from featurelock.core.errors import ValidationError
+from featurelock.core.settings import Profile
 
 MAX_BYTES = 64 * 1024 * 1024
 _ROTATED = re.compile(r"^predictions\.(\d{6})\.jsonl$")
 
 
-def log_path(home: Path, profile: str = "local") -> Path:
+def log_path(home: Path, profile: Profile = Profile.LOCAL) -> Path:
     """The prediction log of a data directory and profile."""
     return home / "predictions" / profile / "predictions.jsonl"
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from featurelock.core.errors import FeaturelockError, StoreUnavailableError
+from featurelock.core.settings import Profile
 from featurelock.features.project import Project
 from featurelock.serving.log import log_path
 
@@ -20,7 +21,7 @@ def free_port() -> int:
 
 
 def serve_examples(
-    project: Project, profile: str = "local", run: str | None = None
+    project: Project, profile: Profile = Profile.LOCAL, run: str | None = None
 ) -> tuple[list[tuple[dict, dict]], Path]:
     """Start the API for ``run`` (default: the promoted one), post each of the project's examples
     to ``/predict``; return (request, receipt) pairs and the prediction log the service wrote."""

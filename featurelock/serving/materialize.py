@@ -28,6 +28,7 @@ import pandas as pd
 from featurelock.core.atomic import write_text_atomic
 from featurelock.core.errors import StoreUnavailableError, ValidationError
 from featurelock.core.files import read_json
+from featurelock.core.settings import Profile
 from featurelock.core.sql import string_literal
 from featurelock.data.validate import check_knowledge_time
 from featurelock.features.feast_repo import feature_store
@@ -45,12 +46,12 @@ class ViewMaterialization:
     seconds: float
 
 
-def state_path(project: Project, profile: str = "local") -> Path:
+def state_path(project: Project, profile: Profile = Profile.LOCAL) -> Path:
     """The high-water marks of one profile's online store (each profile has its own store)."""
     return project.home / f"materialize.{profile}.json"
 
 
-def read_state(project: Project, profile: str = "local") -> dict[str, dict[str, str]]:
+def read_state(project: Project, profile: Profile = Profile.LOCAL) -> dict[str, dict[str, str]]:
     path = state_path(project, profile)
     if not path.exists():
         return {}
@@ -149,7 +150,7 @@ def reset_online_store(fs: Any, views: list[Any]) -> None:
 def materialize(
     project: Project,
     end: object | None = None,
-    profile: str = "local",
+    profile: Profile = Profile.LOCAL,
     views: list[str] | None = None,
     progress: Callable[[str], None] = lambda _m: None,
     rewind: bool = False,

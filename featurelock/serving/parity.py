@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from featurelock.core.settings import Profile
 from featurelock.features.declare import check_knowledge
 from featurelock.features.feast_repo import feature_store
 from featurelock.features.project import Project
@@ -58,7 +59,7 @@ def same(a: Any, b: Any) -> bool:
 
 
 def offline_frame(
-    predictor: Predictor, requests: list[Request], profile: str = "local", knowledge: str = "as-of"
+    predictor: Predictor, requests: list[Request], profile: Profile = Profile.LOCAL, knowledge: str = "as-of"
 ) -> pd.DataFrame:
     """Offline point-in-time features (as of the newest knowledge) for requests at their prediction
     times; ``knowledge="row"``: each also as known at its own prediction time (what an online store
@@ -69,11 +70,11 @@ def offline_frame(
     fs = feature_store(project, profile)
     row = check_knowledge(knowledge) == "row"
     entity = entity_frame(rows, predictor.keys, as_of)
-    entity = with_looked_up_keys(fs, entity, predictor.service, predictor.catalog, row)
+    entity = with_looked_up_keys(fs, entity, predictor.plan, row)
     frame = fs.get_historical_features(
         entity, features=fs.get_feature_service(predictor.service.name), filter_by_created_timestamp=row
     ).to_df()
-    for column, values in request_columns(predictor.service, predictor.catalog, rows).items():
+    for column, values in request_columns(predictor.plan, rows).items():
         frame[column] = values.to_numpy()
     return frame
 
@@ -104,7 +105,7 @@ def parity(
     project: Project,
     sample: int = 1000,
     at: object | None = None,
-    profile: str = "local",
+    profile: Profile = Profile.LOCAL,
     seed: int = 13,
     run: str | None = None,
     progress=lambda _m: None,

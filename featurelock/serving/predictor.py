@@ -8,18 +8,22 @@ value's position in a plain float64 row.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from cachetools import LRUCache
 
 from featurelock.core.errors import NotFoundError, StoreUnavailableError, ValidationError
+from featurelock.core.settings import Profile
 from featurelock.features.catalog import Catalog
 from featurelock.features.declare import RequestInput, Service
 from featurelock.features.feast_repo import feature_store
 from featurelock.features.lockfile import check_lock
+from featurelock.features.plan import LookedUp, ServicePlan, resolve
 from featurelock.features.population import PopulationSpec
 from featurelock.features.project import Project
 from featurelock.serving.fast_path import FastPredictor
@@ -28,15 +32,10 @@ from featurelock.serving.request_memo import RequestFeatures
 from featurelock.serving.values import python_value
 from featurelock.stores.feast_private import online_store_of
 from featurelock.stores.pit import check_at
+from featurelock.stores.timed import TimedOnlineStore, timed_store
 from featurelock.training.artifacts import load_model
 from featurelock.training.encoding import Encoder, encoders
-from featurelock.training.entity_rows import (
-    LookedUp,
-    Request,
-    looked_up,
-    service_inputs,
-    service_keys,
-)
+from featurelock.training.entity_rows import Request
 from featurelock.training.model import check_model_spec
 from featurelock.training.runs import promoted_run, read_run, run_specs
 
@@ -49,13 +48,8 @@ MARKS_EVERY_SECONDS = 1.0  # how often serving checks that the online store stil
 class Predictor:
     project: Project
     run_id: str
-    service: Service
-    population: PopulationSpec
-    keys: tuple[str, ...]
-    inputs: dict[str, RequestInput]
-    columns: list[str]
-    feast_columns: list[str]
-    request_columns: list[str]
+    plan: ServicePlan  # the run's service, resolved once
+    columns: list[str]  # the run's recorded model columns (the model's input order)
     pipeline: Any
     fingerprints: dict[str, str]
     model_sha256: str
@@ -63,50 +57,91 @@ class Predictor:
     catalog: Catalog
     feature_service: Any
     fast: FastPredictor
-    profile: str = "local"
+    profile: Profile = Profile.LOCAL
     categories: dict[str, list[Any]] = field(default_factory=dict)  # the run's (see training.encoding)
-    lookups: tuple[LookedUp, ...] = ()  # join keys read from another view first (see Lookup)
     _marks: tuple[int, datetime | None] | None = None  # (state file mtime, newest mark) cache
     _requested: RequestFeatures | None = None  # the request features' evaluator (built on first use)
-    _stored_keys: dict[tuple, bytes] = field(default_factory=dict)  # (join keys, key) -> store's key
+    _online: TimedOnlineStore | None = None  # the store's online store (see online_store)
+    _stored_keys: LRUCache = field(  # (join keys, key) -> the key as the online store keeps it
+        default_factory=lambda: LRUCache(maxsize=STORED_KEYS_MAX)
+    )
     _marks_checked: float = -1.0  # time.monotonic() of the last check that the store holds its writes
     _encoders: dict[str, Encoder] | None = None  # the categories' positions (built on first use)
     _plan: list[tuple[Any, list[str], tuple[str, ...]]] | None = None  # views to read (see _read_plan)
 
+    @property
+    def online_store(self) -> TimedOnlineStore:
+        """The configured online store, which reads at an explicit time (``TimedOnlineStore``)."""
+        if self._online is None:
+            self._online = timed_store(online_store_of(self.store))
+        return self._online
+
+    @property
+    def service(self) -> Service:
+        return self.plan.service
+
+    @property
+    def population(self) -> PopulationSpec:
+        return self.plan.population
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return self.plan.keys
+
+    @property
+    def inputs(self) -> Mapping[str, RequestInput]:
+        return self.plan.inputs
+
+    @property
+    def lookups(self) -> tuple[LookedUp, ...]:
+        """Join keys read from another view first (see ``Lookup``)."""
+        return self.plan.lookups
+
+    @property
+    def feast_columns(self) -> list[str]:
+        return self.plan.feast_columns
+
+    @property
+    def request_columns(self) -> list[str]:
+        return self.plan.request_columns
+
     @staticmethod
-    def load(project: Project, run: str | None = None, profile: str = "local") -> Predictor:
+    def load(
+        project: Project,
+        run: str | None = None,
+        profile: Profile = Profile.LOCAL,
+        catalog: Catalog | None = None,
+    ) -> Predictor:
+        """The run (default: the promoted one) ready to serve; ``catalog``: the caller's, checked
+        once (else the lock is checked here)."""
         run = run or promoted_run(project)
         if run is None:
             raise NotFoundError("No run is promoted; train one and run `featurelock promote RUN`.")
         path, record = read_run(project, run)
-        catalog = check_lock(project)
+        if catalog is None:
+            catalog = check_lock(project)
         extra = run_specs(path, record)
         trusted = check_model_spec(catalog, record["config"]["model"], extra).all_trusted_types
         pipeline = load_model(path / "model.skops", record["model"]["file_sha256"], trusted)
-        service = project.service(record["config"]["service"])
+        plan = resolve(catalog, record["config"]["service"])
         defs = record["dataset"]["inputs"]["feature definitions"]
         fingerprints = {f["ref"]: f["fingerprint"] for f in [*defs["features"], *defs["request_features"]]}
         store = feature_store(project, profile)
+        timed_store(online_store_of(store))  # one that reads at a time, or refused before serving
         return Predictor(
             project=project,
             run_id=record["run_id"],
-            service=service,
-            population=catalog.population(service.population),
-            keys=service_keys(service, catalog),
-            inputs=service_inputs(service, catalog),
+            plan=plan,
             columns=list(record["feature_columns"]),
-            feast_columns=[catalog.spec(r).column for r in service.features],
-            request_columns=[catalog.spec(r).column for r in service.request_features],
             pipeline=pipeline,
             fingerprints=fingerprints,
             model_sha256=record["model"]["file_sha256"],
             store=store,
             catalog=catalog,
-            feature_service=store.get_feature_service(service.name),
+            feature_service=store.get_feature_service(plan.name),
             fast=FastPredictor(pipeline, len(record["feature_columns"])),
             profile=profile,
             categories=dict(record.get("categories") or {}),  # runs before categories: numbers only
-            lookups=looked_up(service, catalog),
         )
 
     def online_through(self) -> datetime | None:
@@ -134,9 +169,7 @@ class Predictor:
         now = time.monotonic()
         if self._marks_checked >= 0 and now - self._marks_checked < MARKS_EVERY_SECONDS:
             return
-        online_store = online_store_of(self.store)
-        if not hasattr(online_store, "read_marker"):  # a store of Feast's own: no marks to verify
-            return
+        online_store = self.online_store
         state = read_state(self.project, self.profile)
         views = sorted(p.name for p in self.feature_service.feature_view_projections)
         lost = [
@@ -192,7 +225,7 @@ class Predictor:
         looked-up key must have sent the value found: else it is refused (422) naming both."""
         if not self.lookups:
             return requests
-        online_store = online_store_of(self.store)
+        online_store = self.online_store
         found: list[dict[str, str | None]] = [{} for _ in requests]
         groups: dict[datetime, list[int]] = {}
         for i, r in enumerate(requests):
@@ -240,7 +273,7 @@ class Predictor:
         """
         values: dict[str, list[Any]] = {c: [None] * len(requests) for c in self.feast_columns}
         stamps: dict[str, list[Any]] = {c: [None] * len(requests) for c in self.feast_columns}
-        online_store = online_store_of(self.store)
+        online_store = self.online_store
         plan = self._read_plan()
         groups: dict[datetime, list[int]] = {}
         for i, r in enumerate(requests):
@@ -270,16 +303,16 @@ class Predictor:
                             column[j], column_ts[j] = hit
         return values, stamps
 
-    def _stored_key(self, online_store: Any, join_keys: tuple[str, ...], key: tuple[str, ...]) -> bytes:
-        """One key of a view as the online store keeps it, remembered (bounded: cleared when full)."""
+    def _stored_key(
+        self, online_store: TimedOnlineStore, join_keys: tuple[str, ...], key: tuple[str, ...]
+    ) -> bytes:
+        """One key of a view as the online store keeps it, remembered (least recently used first out)."""
         token = (join_keys, key)
         found = self._stored_keys.get(token)
         if found is None:
             from feast.protos.feast.types.EntityKey_pb2 import EntityKey
             from feast.protos.feast.types.Value_pb2 import Value
 
-            if len(self._stored_keys) >= STORED_KEYS_MAX:
-                self._stored_keys.clear()
             values = [Value(string_val=v) for v in key]
             entity_key = EntityKey(join_keys=list(join_keys), entity_values=values)
             found = self._stored_keys[token] = online_store.stored_key(self.store.config, entity_key)
@@ -288,8 +321,7 @@ class Predictor:
     def request_features(self, requests: list[Request]) -> dict[str, list[Any]]:
         """Column -> value per request (None: missing), by the locked functions (see request_memo)."""
         if self._requested is None:
-            specs = [self.catalog.spec(ref) for ref in self.service.request_features]
-            self._requested = RequestFeatures(specs, self.inputs)
+            self._requested = RequestFeatures(list(self.plan.request_features), dict(self.inputs))
         return self._requested.evaluate(requests)
 
     def matrix(

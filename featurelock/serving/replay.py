@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from featurelock.core.settings import Profile
 from featurelock.features.project import Project
 from featurelock.serving.log import RECEIPT_KEYS, read_log
 from featurelock.serving.parity import offline_frame, research_probabilities, same
@@ -27,13 +28,18 @@ class ReplayReport:
         return self.feature_mismatches + self.probability_mismatches
 
 
-def replay(project: Project, log: Path, profile: str = "local", knowledge: str = "as-of") -> ReplayReport:
+def replay(
+    project: Project, log: Path, profile: Profile = Profile.LOCAL, knowledge: str = "as-of"
+) -> ReplayReport:
     """Replay every receipt of a prediction log (its rotated parts included)."""
     return replay_receipts(project, read_log(log, RECEIPT_KEYS), profile, knowledge)
 
 
 def replay_receipts(
-    project: Project, receipts: list[dict[str, Any]], profile: str = "local", knowledge: str = "as-of"
+    project: Project,
+    receipts: list[dict[str, Any]],
+    profile: Profile = Profile.LOCAL,
+    knowledge: str = "as-of",
 ) -> ReplayReport:
     """Each receipt's features against the offline point-in-time join at its prediction time, and its
     probability against the research pipeline, like with like:

@@ -12,13 +12,13 @@ the same inputs; the memo only avoids recomputing it.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from cachetools import LRUCache
 
 from featurelock.features.declare import RequestInput
 from featurelock.features.request_values import request_column, row_value
@@ -26,6 +26,7 @@ from featurelock.features.spec import FeatureSpec
 from featurelock.stores.pit import to_micros
 from featurelock.training.entity_rows import Request, typed_input
 
+_UNSEEN = object()  # a memo's miss (None is a value: a missing feature)
 MEMO_SIZE = 65_536  # distinct input tuples remembered per feature version
 
 
@@ -54,7 +55,7 @@ class RequestFeatures:
     def __init__(self, specs: Sequence[FeatureSpec], inputs: Mapping[str, RequestInput]) -> None:
         self.specs = list(specs)
         self.inputs = dict(inputs)
-        self.memos: dict[str, OrderedDict[tuple, Any]] = {s.column: OrderedDict() for s in self.specs}
+        self.memos: dict[str, LRUCache] = {s.column: LRUCache(maxsize=MEMO_SIZE) for s in self.specs}
 
     def evaluate(self, requests: Sequence[Request]) -> dict[str, list[Any]]:
         """Column -> one value per request (None for missing), in request order."""
@@ -64,14 +65,22 @@ class RequestFeatures:
         for spec in self.specs:
             memo = self.memos[spec.column]
             keys = list(zip(*[identities[name] for name in spec.inputs], strict=True)) or [()] * len(requests)
+            batch: dict[tuple, Any] = {}  # this batch's values: what a full memo forgets is still here
             unseen: dict[tuple, int] = {}
             for i, key in enumerate(keys):
-                if key not in memo and key not in unseen:
+                if key in batch or key in unseen:
+                    continue
+                known = memo.get(key, _UNSEEN)  # a hit counts as a use (least recently used first out)
+                if known is _UNSEEN:
                     unseen[key] = i  # the first request holding these inputs stands for them all
+                else:
+                    batch[key] = known
             kinds = [self.inputs[name].kind for name in spec.inputs]
             if unseen and spec.per_row:  # one call per unseen input, no pandas
                 for key, i in unseen.items():
-                    memo[key] = row_value(spec, [requests[i].inputs.get(name) for name in spec.inputs], kinds)
+                    batch[key] = row_value(
+                        spec, [requests[i].inputs.get(name) for name in spec.inputs], kinds
+                    )
             elif unseen:
                 rows = list(unseen.values())
                 args = [
@@ -80,12 +89,9 @@ class RequestFeatures:
                 ]
                 values = request_column(spec, args, kinds)
                 for key, value in zip(unseen, values.tolist(), strict=True):
-                    memo[key] = scalar(value)
-            while len(memo) > MEMO_SIZE:
-                memo.popitem(last=False)
-            column = []
-            for key in keys:
-                memo.move_to_end(key)
-                column.append(memo[key])
+                    batch[key] = scalar(value)
+            for key in unseen:
+                memo[key] = batch[key]
+            column = [batch[key] for key in keys]
             out[spec.column] = column
         return out

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cachetools import LRUCache
+
 #: Feast release these helpers were written and tested against (requirements.lock pins it).
 FEAST_VERSION = "0.67.0"
 
@@ -57,18 +59,15 @@ def sqlite_table_name(config: Any, table: Any) -> str:
 
 
 #: Entity keys as Feast serializes them, remembered by the key's own protobuf bytes (a pure
-#: function of them); bounded: cleared when full. Feast's Python serializer costs ~12 us a key,
-#: the protobuf's C++ one ~1 us: a served batch reads the same keys again and again.
-_SERIALIZED: dict[tuple[str, bytes, int], bytes] = {}
-_SERIALIZED_MAX = 262_144
+#: function of them), least recently used first out. Feast's Python serializer costs ~12 us a
+#: key, the protobuf's C++ one ~1 us: a served batch reads the same keys again and again.
+_SERIALIZED: LRUCache = LRUCache(maxsize=262_144)
 
 
 def _remembered(kind: str, entity_key: Any, version: int, make: Any) -> bytes:
     token = (kind, entity_key.SerializeToString(deterministic=True), version)
     found = _SERIALIZED.get(token)
     if found is None:
-        if len(_SERIALIZED) >= _SERIALIZED_MAX:
-            _SERIALIZED.clear()
         found = _SERIALIZED[token] = make()
     return found
 

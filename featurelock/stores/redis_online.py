@@ -29,6 +29,7 @@ from pydantic import StrictStr
 from featurelock.core.errors import StoreUnavailableError
 from featurelock.stores.feast_private import redis_field, redis_key, redis_key_prefix, redis_view_name
 from featurelock.stores.pit import alive_at, check_at, from_micros, to_micros
+from featurelock.stores.timed import TimedReads
 
 STORE_TYPE = "featurelock.stores.redis_online.FeaturelockRedisOnlineStore"
 
@@ -51,7 +52,7 @@ class FeaturelockRedisOnlineStoreConfig(RedisOnlineStoreConfig):
     type: StrictStr = STORE_TYPE  # type: ignore[assignment]
 
 
-class FeaturelockRedisOnlineStore(RedisOnlineStore):
+class FeaturelockRedisOnlineStore(TimedReads, RedisOnlineStore):
     _ttls: dict[str, timedelta | None]
 
     def _unavailable(self, config: Any, exc: Exception) -> StoreUnavailableError:
@@ -187,25 +188,11 @@ class FeaturelockRedisOnlineStore(RedisOnlineStore):
                 out.append((stamp, values))
         return out
 
-    def read_at(
-        self, config: Any, table: Any, entity_keys: list[Any], requested_features: list[str], at: datetime
-    ) -> list[tuple[datetime | None, dict[str, ValueProto] | None]]:
-        """Values of ``requested_features`` per entity key as served at ``at`` (the point-in-time rule)."""
-        return self.read_views_at(config, [(table, entity_keys, requested_features)], at)[0]
-
     def stored_key(self, config: Any, entity_key: Any) -> bytes:
         """An entity key as this store keeps it (Feast's Redis key); ``read_stored_views_at``
         takes these, so a caller reading the same keys again serializes each once."""
         version = config.entity_key_serialization_version
         return redis_key(config.project, entity_key, entity_key_serialization_version=version)
-
-    def read_views_at(
-        self, config: Any, reads: list[tuple[Any, list[Any], list[str]]], at: datetime
-    ) -> list[list[tuple[datetime | None, dict[str, ValueProto] | None]]]:
-        """``read_at`` for several (view, entity keys, features) at one time: one pipeline, one
-        round trip, whatever the number of views (a prediction reads every view of its service)."""
-        stored = [(view, [self.stored_key(config, k) for k in keys], names) for view, keys, names in reads]
-        return self.read_stored_views_at(config, stored, at)
 
     def read_stored_views_at(
         self, config: Any, reads: list[tuple[Any, list[bytes], list[str]]], at: datetime

@@ -33,6 +33,7 @@ from featurelock.core.errors import StoreUnavailableError
 from featurelock.core.home import data_home_of
 from featurelock.stores.feast_private import entity_key_bytes, sqlite_table_name
 from featurelock.stores.pit import alive_at, check_at, from_micros, to_micros
+from featurelock.stores.timed import TimedReads
 
 STORE_TYPE = "featurelock.stores.sqlite_online.FeaturelockSqliteOnlineStore"
 
@@ -45,7 +46,7 @@ class FeaturelockSqliteOnlineStoreConfig(SqliteOnlineStoreConfig):
 _MARKERS = "CREATE TABLE IF NOT EXISTS featurelock_marks (name TEXT PRIMARY KEY, token TEXT NOT NULL)"
 
 
-class FeaturelockSqliteOnlineStore(SqliteOnlineStore):
+class FeaturelockSqliteOnlineStore(TimedReads, SqliteOnlineStore):
     @staticmethod
     def _get_db_path(config: Any) -> str:
         path = Path(config.online_store.path)
@@ -136,30 +137,11 @@ class FeaturelockSqliteOnlineStore(SqliteOnlineStore):
         version = config.entity_key_serialization_version
         return entity_key_bytes(entity_key, entity_key_serialization_version=version)
 
-    def read_views_at(
-        self, config: Any, reads: list[tuple[Any, list[Any], list[str]]], at: datetime
-    ) -> list[list[tuple[datetime | None, dict[str, ValueProto] | None]]]:
-        """``read_at`` for several (view, entity keys, features) at one time, in order."""
-        stored = [(view, [self.stored_key(config, k) for k in keys], names) for view, keys, names in reads]
-        return self.read_stored_views_at(config, stored, at)
-
     def read_stored_views_at(
         self, config: Any, reads: list[tuple[Any, list[bytes], list[str]]], at: datetime
     ) -> list[list[tuple[datetime | None, dict[str, ValueProto] | None]]]:
         """``read_views_at`` with the keys given as ``stored_key`` makes them."""
         return [self._read(config, view, keys, features, at) for view, keys, features in reads]
-
-    def read_at(
-        self,
-        config: Any,
-        table: Any,
-        entity_keys: list[Any],
-        requested_features: list[str] | None,
-        at: datetime,
-    ) -> list[tuple[datetime | None, dict[str, ValueProto] | None]]:
-        """Values per entity key as served at ``at`` (the point-in-time rule, ttl included)."""
-        keys = [self.stored_key(config, k) for k in entity_keys]
-        return self._read(config, table, keys, requested_features, at)
 
     def _read(
         self,

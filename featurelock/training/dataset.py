@@ -24,19 +24,21 @@ from featurelock.core.atomic import write_text_atomic
 from featurelock.core.errors import ValidationError
 from featurelock.core.files import read_json
 from featurelock.core.hashing import frame_sha256
+from featurelock.core.settings import Profile
 from featurelock.data.schema import CREATED_TS, EVENT_TS
 from featurelock.data.store import RawStore, write_parquet
 from featurelock.data.validate import check_knowledge_time
 from featurelock.features.catalog import Catalog
-from featurelock.features.declare import Service, check_knowledge
+from featurelock.features.declare import check_knowledge
 from featurelock.features.feast_repo import feature_store
 from featurelock.features.generations import check_same_generation, current_generation
 from featurelock.features.increments import check_built
 from featurelock.features.lockfile import check_lock
+from featurelock.features.plan import ServicePlan, resolve
 from featurelock.features.population import LABEL
 from featurelock.features.project import Project
 from featurelock.features.spec import PANDAS_DTYPE
-from featurelock.training.entity_rows import entity_frame, looked_up, request_columns, with_looked_up_keys
+from featurelock.training.entity_rows import entity_frame, request_columns, with_looked_up_keys
 from featurelock.training.environment import environment, file_sha256
 from featurelock.training.population import build_population, population_hash
 
@@ -72,11 +74,9 @@ def resolve_as_of(as_of: object | None, store: RawStore) -> tuple[pd.Timestamp, 
     return asked, "argument"
 
 
-def canonicalize(
-    retrieved: pd.DataFrame, population: pd.DataFrame, service: Service, catalog: Catalog
-) -> pd.DataFrame:
+def canonicalize(retrieved: pd.DataFrame, population: pd.DataFrame, plan: ServicePlan) -> pd.DataFrame:
     """One row per population row, sorted by id, columns and dtypes fixed by the definitions."""
-    pop = catalog.population(service.population)
+    pop = plan.population
     ID, TS = pop.id, EVENT_TS
     if len(retrieved) != len(population):
         raise ValidationError(
@@ -90,25 +90,23 @@ def canonicalize(
     frame = pd.DataFrame({ID: population[ID], TS: population[TS]})
     for key in pop.keys:
         frame[key] = population[key]
-    for lookup in looked_up(service, catalog):  # looked-up keys, after the population's
+    for lookup in plan.lookups:  # looked-up keys, after the population's
         frame[lookup.key] = retrieved[lookup.key].astype(object).where(retrieved[lookup.key].notna(), None)
     frame[LABEL] = population[LABEL].astype("int64")
-    for ref in service.features:
-        spec = catalog.spec(ref)
+    for spec in plan.features:
         frame[spec.column] = retrieved[spec.column].astype(PANDAS_DTYPE[spec.dtype])
-    for column, values in request_columns(service, catalog, population).items():
+    for column, values in request_columns(plan, population).items():
         frame[column] = values
     frame[TS] = frame[TS].dt.tz_convert("UTC").dt.as_unit("ns")
     return frame
 
 
-def feature_table_fingerprints(service: Service, catalog: Catalog, as_of: pd.Timestamp) -> dict[str, str]:
-    """Content hash of each view's feature table restricted to rows known at as_of (the views of
-    the service's features and of its lookups)."""
+def feature_table_fingerprints(plan: ServicePlan, folder: Path, as_of: pd.Timestamp) -> dict[str, str]:
+    """Content hash of each view's feature table in ``folder`` restricted to rows known at as_of
+    (the views of the service's features and of its lookups)."""
     out = {}
-    refs = [*service.features, *(lk.ref for lk in looked_up(service, catalog))]
-    for view in sorted({str(catalog.spec(r).view) for r in refs}):
-        path = catalog.project.feature_tables_dir / f"{view}.parquet"
+    for view in plan.views:
+        path = folder / f"{view}.parquet"
         if not path.exists():
             out[view] = "missing"
             continue
@@ -125,26 +123,24 @@ def feature_table_fingerprints(service: Service, catalog: Catalog, as_of: pd.Tim
     return out
 
 
-def inputs_of(service: Service, catalog: Catalog, as_of: pd.Timestamp, store: RawStore) -> dict[str, Any]:
+def inputs_of(plan: ServicePlan, catalog: Catalog, as_of: pd.Timestamp, store: RawStore) -> dict[str, Any]:
     """Everything a rebuild depends on, by stage."""
     fingerprints = catalog.fingerprints()
-    pop = catalog.population(service.population)
-    lookups = looked_up(service, catalog)
-    read = [*service.features, *(lk.ref for lk in lookups)]
-    tables = sorted({*pop.sources, *(catalog.spec(r).source for r in read)})
+    pop, lookups = plan.population, plan.lookups
+    read = [*plan.features, *(catalog.spec(lk.ref) for lk in lookups)]
+    tables = sorted({*pop.sources, *(str(s.source) for s in read)})
     inputs: dict[str, Any] = {
         "source data": {
             "raw": {t: "sha256:" + store.fingerprint(t, as_of) for t in tables},
-            "feature_tables": feature_table_fingerprints(service, catalog, as_of),
+            "feature_tables": feature_table_fingerprints(plan, catalog.project.feature_tables_dir, as_of),
         },
         "feature definitions": {
             "features": [
-                {"ref": r, "column": catalog.spec(r).column, "fingerprint": fingerprints[r]}
-                for r in service.features
+                {"ref": s.ref, "column": s.column, "fingerprint": fingerprints[s.ref]} for s in plan.features
             ],
             "request_features": [
-                {"ref": r, "column": catalog.spec(r).column, "fingerprint": fingerprints[r]}
-                for r in service.request_features
+                {"ref": s.ref, "column": s.column, "fingerprint": fingerprints[s.ref]}
+                for s in plan.request_features
             ],
             "features_lock_sha256": file_sha256(catalog.project.lock_file),
         },
@@ -168,39 +164,41 @@ def raw_store(project: Project) -> RawStore:
 
 def build_training_set(
     project: Project,
-    service: str,
+    service: str | ServicePlan,
     as_of: object | None = None,
-    profile: str = "local",
+    profile: Profile = Profile.LOCAL,
     offline: str | None = None,
     threads: int | None = None,
     knowledge: str | None = None,
+    catalog: Catalog | None = None,
 ) -> TrainingSet:
     """Build the canonical training set of ``service`` as known at ``as_of``.
 
     ``knowledge`` (default: the service's): ``as-of``, or ``row`` to give each row only feature
-    rows created at or before its own prediction time (Feast's ``filter_by_created_timestamp``)."""
-    spec = project.service(service)
-    mode = spec.knowledge if knowledge is None else check_knowledge(knowledge, "--knowledge")
-    catalog = check_lock(project)
+    rows created at or before its own prediction time (Feast's ``filter_by_created_timestamp``).
+    ``catalog`` and a resolved ``service``: the caller's, checked once (else checked here)."""
+    if catalog is None:
+        catalog = check_lock(project)
+    plan = service if isinstance(service, ServicePlan) else resolve(catalog, service)
+    mode = plan.knowledge if knowledge is None else check_knowledge(knowledge, "--knowledge")
     store = raw_store(project)
     as_of_ts, as_of_source = resolve_as_of(as_of, store)
     check_built(project.feature_tables_dir, store, as_of_ts)
-    pop = catalog.population(spec.population)
-    population = build_population(project, pop, as_of_ts, store)
-    entity_df = entity_frame(population, pop.keys, as_of_ts, id_column=pop.id)
+    population = build_population(project, plan.population, as_of_ts, store)
+    entity_df = entity_frame(population, plan.population.keys, as_of_ts, id_column=plan.id)
     generation = current_generation(project.feature_tables_dir)
     fs = feature_store(project, profile, offline=offline, threads=threads)
-    entity_df = with_looked_up_keys(fs, entity_df, spec, catalog, mode == "row")
+    entity_df = with_looked_up_keys(fs, entity_df, plan, mode == "row")
     retrieved = fs.get_historical_features(
-        entity_df, features=fs.get_feature_service(spec.name), filter_by_created_timestamp=mode == "row"
+        entity_df, features=fs.get_feature_service(plan.name), filter_by_created_timestamp=mode == "row"
     ).to_df()
-    frame = canonicalize(retrieved, population, spec, catalog)
-    inputs = inputs_of(spec, catalog, as_of_ts, store)
+    frame = canonicalize(retrieved, population, plan)
+    inputs = inputs_of(plan, catalog, as_of_ts, store)
     check_same_generation(project.feature_tables_dir, generation)
     manifest = {
         "format": MANIFEST_FORMAT,
         "project": project.name,
-        "service": spec.name,
+        "service": plan.name,
         "as_of": as_of_ts.isoformat(),
         "as_of_source": as_of_source,
         "knowledge": mode,
@@ -284,7 +282,9 @@ def diff_inputs(stage: str, old: Any, new: Any, path: str = "") -> list[tuple[st
     return []
 
 
-def verify_training_set(project: Project, manifest_path: Path, profile: str = "local") -> Verification:
+def verify_training_set(
+    project: Project, manifest_path: Path, profile: Profile = Profile.LOCAL
+) -> Verification:
     """Rebuild from the manifest; identical, or the stages whose inputs changed."""
     manifest = read_manifest(manifest_path)
     mode = knowledge_of(manifest)

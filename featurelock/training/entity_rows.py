@@ -15,10 +15,10 @@ from typing import Any
 
 import pandas as pd
 
-from featurelock.core.errors import DefinitionError, ValidationError
+from featurelock.core.errors import ValidationError
 from featurelock.data.schema import EVENT_TS
-from featurelock.features.catalog import Catalog
-from featurelock.features.declare import RequestInput, Service
+from featurelock.features.declare import RequestInput
+from featurelock.features.plan import ServicePlan
 from featurelock.features.request_values import request_column
 from featurelock.stores.pit import check_at
 from featurelock.stores.retrieval import AS_OF_COLUMN
@@ -78,68 +78,23 @@ def entity_frame(
     return frame
 
 
-def request_columns(service: Service, catalog: Catalog, rows: pd.DataFrame) -> dict[str, pd.Series]:
+def request_columns(plan: ServicePlan, rows: pd.DataFrame) -> dict[str, pd.Series]:
     """Request-time features computed from the entity rows' input columns by their own functions."""
     out = {}
-    for ref in service.request_features:
-        spec = catalog.spec(ref)
+    for spec in plan.request_features:
         args = [rows[name].reset_index(drop=True) for name in spec.inputs]
-        kinds = [catalog.project.request_inputs[name].kind for name in spec.inputs]
+        kinds = [plan.inputs[name].kind for name in spec.inputs]
         out[spec.column] = request_column(spec, args, kinds)
     return out
 
 
-@dataclass(frozen=True)
-class LookedUp:
-    """A join key the service looks up (``Lookup``), resolved: the feature's view, its column, and
-    the join keys that view is read by."""
-
-    key: str
-    ref: str
-    view: str
-    column: str
-    by: tuple[str, ...]
-
-
-def looked_up(service: Service, catalog: Catalog) -> tuple[LookedUp, ...]:
-    """The service's ``lookups``, checked against the definitions, in declaration order."""
-    project = catalog.project
-    pop = catalog.population(service.population)
-    needed = {k for ref in service.features for k in project.view_join_keys(catalog.spec(ref).view or "")}
-    out = []
-    for lookup in service.lookups:
-        where = f"service {service.name!r}: Lookup({lookup.key!r}, {lookup.feature!r})"
-        if lookup.key not in needed:
-            raise DefinitionError(
-                f"{where}: no view of the service's features is keyed by {lookup.key!r} (they need "
-                f"{sorted(needed)}); look up a key the service reads, or drop the lookup."
-            )
-        if lookup.key in pop.keys:
-            raise DefinitionError(
-                f"{where}: the population {pop.ref} yields {lookup.key!r} already; a key is either "
-                "given by the entity rows or looked up, not both."
-            )
-        spec = catalog.spec(lookup.feature)
-        by = project.view_join_keys(spec.view or "") if spec.view else ()
-        if spec.dtype != "string" or not by or lookup.key in by:
-            raise DefinitionError(
-                f"{where}: {spec.ref} must be a string feature of a view keyed by other keys (it is "
-                f"{spec.dtype}, keyed by {list(by)}); a key is a string found by other keys."
-            )
-        out.append(LookedUp(lookup.key, spec.ref, str(spec.view), spec.column, tuple(by)))
-    keys = [lookup.key for lookup in out]
-    if len(set(keys)) != len(keys):
-        raise DefinitionError(f"service {service.name!r} looks up a key twice: {keys}.")
-    return tuple(out)
-
-
 def with_looked_up_keys(
-    store: Any, rows: pd.DataFrame, service: Service, catalog: Catalog, row_knowledge: bool
+    store: Any, rows: pd.DataFrame, plan: ServicePlan, row_knowledge: bool
 ) -> pd.DataFrame:
     """The entity rows with each looked-up key added, by the point-in-time rule at each row's
     prediction time: one historical read of the lookup features (the offline half of the rule;
     the predictor reads the online store the same way). Rows keep their order."""
-    lookups = looked_up(service, catalog)
+    lookups = plan.lookups
     if not lookups:
         return rows
     frame = rows.reset_index(drop=True).copy()
@@ -157,34 +112,3 @@ def with_looked_up_keys(
 
 
 ROW = "__featurelock_row"  # the entity rows' order, kept through a store that may return any order
-
-
-def service_keys(service: Service, catalog: Catalog) -> tuple[str, ...]:
-    """The join keys the entity rows give (the population's, in its order): those the service's
-    views need, and those its lookups read by, less the keys it looks up."""
-    project = catalog.project
-    needed = {k for ref in service.features for k in project.view_join_keys(catalog.spec(ref).view or "")}
-    lookups = looked_up(service, catalog)
-    needed = (needed - {lk.key for lk in lookups}) | {k for lk in lookups for k in lk.by}
-    pop = catalog.population(service.population)
-    missing = sorted(needed - set(pop.keys))
-    if missing:
-        raise DefinitionError(
-            f"service {service.name!r} reads views keyed by {missing}, which its population {pop.ref} "
-            f"does not yield (keys={list(pop.keys)}); add them to the population's keys and SQL."
-        )
-    return tuple(k for k in pop.keys if k in needed)
-
-
-def service_inputs(service: Service, catalog: Catalog) -> dict[str, RequestInput]:
-    """The request inputs the service's request features read, in the order its population lists them."""
-    project = catalog.project
-    needed = {i for ref in service.request_features for i in catalog.spec(ref).inputs}
-    pop = catalog.population(service.population)
-    missing = sorted(needed - set(pop.inputs))
-    if missing:
-        raise DefinitionError(
-            f"service {service.name!r} has request features reading {missing}, which its population "
-            f"{pop.ref} does not yield (inputs={list(pop.inputs)}); add them to the population."
-        )
-    return {n: project.request_inputs[n] for n in pop.inputs if n in needed}

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import html
 import io
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -101,18 +103,36 @@ def null_rates(
     return [(c, float(train[c].isna().mean()), float(holdout[c].isna().mean())) for c in columns]
 
 
-def html_table(header: list[str], rows: list[list[object]]) -> str:
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+@dataclass(frozen=True)
+class Section:
+    """A table of the report after its plots: a heading, a header row, rows of values."""
+
+    heading: str
+    header: list[str]
+    rows: list[list[object]]
 
 
-def _cell(value: object) -> str:
+def cell(value: object) -> str:
+    """A table cell's text: ``-`` for none, four decimals for a float."""
     if value is None:
         return "-"
     if isinstance(value, float):
         return f"{value:.4f}"
-    return html.escape(str(value))
+    return str(value)
+
+
+def report_template() -> Any:
+    """``report.html.j2`` beside this module, autoescaped."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    env = Environment(
+        loader=FileSystemLoader(Path(__file__).parent),
+        autoescape=True,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    env.filters["cell"] = cell
+    return env.get_template("report.html.j2")
 
 
 def render_report(
@@ -122,11 +142,12 @@ def render_report(
     table: Mapping[str, Mapping[str, float]],
     importances: pd.Series,
     facts: Mapping[str, str],
-    sections: Sequence[tuple[str, str]] = (),
+    sections: Sequence[Section] = (),
 ) -> tuple[str, dict[str, bytes]]:
     """HTML report (plots inlined) and the same plots as PNG files: ROC, precision-recall,
     calibration, importance; the metric table marks the winner of each metric; ``sections`` are
-    (heading, HTML) pairs added after the plots (hyperparameters, segments, null rates)."""
+    tables added after the plots (hyperparameters, segments, null rates). Rendered from the Jinja2
+    template ``report.html.j2``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -173,39 +194,14 @@ def render_report(
     plt.close(fig)
 
     names = list(table)
-    metric_names = list(next(iter(table.values())))
-    best = winners(table)
-
-    def cell(name: str, metric: str) -> str:
-        value = table[name][metric]
-        text = f"{value:.4f}" if isinstance(value, float) else str(value)
-        return f"<td><b>{text} &#9733;</b></td>" if best.get(metric) == name else f"<td>{text}</td>"
-
-    rows = "".join(
-        f"<tr><th>{html.escape(m)}</th>" + "".join(cell(n, m) for n in names) + "</tr>" for m in metric_names
+    page = report_template().render(
+        title=title,
+        names=names,
+        metrics=list(next(iter(table.values()))),
+        table=table,
+        best=winners(table),
+        images=[(name, base64.b64encode(data).decode()) for name, data in plots.items()],
+        sections=sections,
+        facts=list(facts.items()),
     )
-    fact_rows = "".join(
-        f"<tr><th>{html.escape(k)}</th><td><code>{html.escape(v)}</code></td></tr>" for k, v in facts.items()
-    )
-    images = "".join(
-        f'<img alt="{name}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
-        for name, data in plots.items()
-    )
-    header = "".join(f"<th>{html.escape(n)}</th>" for n in names)
-    style = (
-        "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}"
-        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}img{margin:0.5em;border:1px solid #eee}"
-    )
-    extra = "".join(f"<h2>{html.escape(h)}</h2>{body}" for h, body in sections)
-    page = f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>{style}</style>
-</head><body><h1>{html.escape(title)}</h1>
-<h2>Holdout metrics</h2><table><tr><th></th>{header}</tr>{rows}</table>
-<p>&#9733; marks the winner of each metric (higher ROC and PR AUC, lower log loss and Brier).</p>
-<h2>Plots</h2>{images}
-{extra}
-<h2>What this run records</h2><table>{fact_rows}</table>
-</body></html>
-"""
     return page, plots

@@ -32,6 +32,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from featurelock.core.errors import DefinitionError, NotFoundError, ValidationError
 from featurelock.features.catalog import Catalog
 from featurelock.features.declare import check_knowledge
+from featurelock.features.plan import resolve
 from featurelock.training.encoding import Categories, fit_categories, model_input
 
 PREPROCESS = ("impute", "impute_scale", "none")
@@ -182,15 +183,12 @@ def _takes_kwargs(factory: Callable[..., Any]) -> bool:
 
 def feature_columns(catalog: Catalog, service: str) -> list[str]:
     """The model's inputs, by name: the service's features in order, then its request features."""
-    spec = catalog.project.service(service)
-    return [catalog.spec(ref).column for ref in spec.all_refs]
+    return resolve(catalog, service).model_columns
 
 
 def categorical_columns(catalog: Catalog, service: str) -> dict[str, str]:
     """The service's categorical columns and their encodings (``"onehot"`` or ``"ordinal"``)."""
-    spec = catalog.project.service(service)
-    found = {catalog.spec(ref).column: catalog.encoding(ref) for ref in spec.all_refs}
-    return {column: encoding for column, encoding in found.items() if encoding}
+    return dict(resolve(catalog, service).encodings)
 
 
 def make_pipeline(

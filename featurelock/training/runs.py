@@ -26,17 +26,19 @@ import pandas as pd
 from featurelock.core.atomic import write_atomic, write_text_atomic
 from featurelock.core.errors import NotFoundError, ValidationError
 from featurelock.core.files import read_json
+from featurelock.core.settings import Profile
 from featurelock.data.store import write_parquet
 from featurelock.features.catalog import Catalog
 from featurelock.features.declare import METRICS
 from featurelock.features.lockfile import check_lock
+from featurelock.features.plan import resolve
 from featurelock.features.project import Project
 from featurelock.training.adhoc import adhoc_spec, load_estimator, save_estimator
 from featurelock.training.artifacts import content_sha256, load_model, save_model
 from featurelock.training.dataset import STAGES, build_training_set, diff_inputs, knowledge_of
 from featurelock.training.encoding import model_input
 from featurelock.training.evaluate import (
-    html_table,
+    Section,
     importance,
     metrics,
     null_rates,
@@ -93,7 +95,7 @@ def fit_and_score(
     model = fit(catalog, config, train, "model", extra, categories)
     baseline = fit(catalog, config, train, "baseline", extra, categories)
     columns = feature_columns(catalog, config.service)
-    id_column = catalog.population(catalog.project.service(config.service).population).id
+    id_column = resolve(catalog, config.service).id
     proba = predict(model, holdout, columns, categories)
     base_proba = predict(baseline, holdout, columns, categories)
     return {
@@ -195,14 +197,11 @@ def report_sections(
     curves: Mapping[str, np.ndarray],
     columns: list[str],
     hyper: Mapping[str, Mapping[str, Any]],
-) -> list[tuple[str, str]]:
+) -> list[Section]:
     """The report's sections after the plots: hyperparameters, metrics per segment, null rates."""
     names = sorted({k for h in hyper.values() for k in h})
     sections = [
-        (
-            "Hyperparameters",
-            html_table(["", *hyper], [[n, *(hyper[w].get(n) for w in hyper)] for n in names]),
-        )
+        Section("Hyperparameters", ["", *hyper], [[n, *(hyper[w].get(n) for w in hyper)] for n in names])
     ]
     for segment in catalog.project.segments.values():
         rows = [
@@ -210,11 +209,11 @@ def report_sections(
             for value, count, rate, aucs in segment_metrics(segment.values(holdout), y, curves)
         ]
         header = [segment.name, "rows", "positive rate", *(f"ROC AUC {c}" for c in curves)]
-        sections.append((f"Holdout metrics per {segment.name}", html_table(header, rows)))
+        sections.append(Section(f"Holdout metrics per {segment.name}", header, rows))
     train, _ = split(frame, str(config.holdout_from))
     rates = null_rates(train, holdout, columns)
     sections.append(
-        ("Null rates per feature", html_table(["feature", "training", "holdout"], [list(r) for r in rates]))
+        Section("Null rates per feature", ["feature", "training", "holdout"], [list(r) for r in rates])
     )
     return sections
 
@@ -230,7 +229,7 @@ def run_specs(path: Path, record: dict[str, Any]) -> dict[str, ModelSpec]:
 def train_run(
     project: Project,
     config: RunConfig,
-    profile: str = "local",
+    profile: Profile = Profile.LOCAL,
     progress=lambda _m: None,
     estimator: Any | None = None,
     trusted_types: tuple[str, ...] = (),
@@ -250,7 +249,12 @@ def train_run(
     config = check_config(catalog, config, extra)
     progress("    building the training set")
     training_set = build_training_set(
-        project, config.service, as_of=config.as_of, profile=profile, knowledge=config.knowledge
+        project,
+        config.service,
+        as_of=config.as_of,
+        profile=profile,
+        knowledge=config.knowledge,
+        catalog=catalog,
     )
     config = RunConfig(**{**config.to_dict(), "as_of": training_set.manifest["as_of"]})
     progress("    fitting model and baseline")
@@ -421,7 +425,7 @@ class Reproduction:
     details: list[tuple[str, str]]
 
 
-def reproduce(project: Project, run: str, profile: str = "local") -> Reproduction:
+def reproduce(project: Project, run: str, profile: Profile = Profile.LOCAL) -> Reproduction:
     """Rebuild the training set from the run's manifest, retrain with its config, compare predictions."""
     path, record = read_run(project, run)
     catalog = check_lock(project)
@@ -431,7 +435,12 @@ def reproduce(project: Project, run: str, profile: str = "local") -> Reproductio
     load_model(path / "model.skops", record["model"]["file_sha256"], trusted)  # refuses a swapped file
     manifest = record["dataset"]
     rebuilt = build_training_set(
-        project, config.service, as_of=manifest["as_of"], profile=profile, knowledge=knowledge_of(manifest)
+        project,
+        config.service,
+        as_of=manifest["as_of"],
+        profile=profile,
+        knowledge=knowledge_of(manifest),
+        catalog=catalog,
     )
     details: list[tuple[str, str]] = []
     for stage in STAGES:

@@ -459,10 +459,10 @@ def test_a_published_version_cannot_be_dropped(demoed, capsys, monkeypatch):
 
 def test_a_run_losing_to_its_baseline_is_not_promoted_unless_forced(demoed, capsys, monkeypatch):
     """Issue 21, item 5: promote and the demo respect the user."""
+    from featurelock.api import keep_promotion
     from featurelock.features.project import Project
-    from featurelock.pipeline import Session, demo_promotion
     from featurelock.training.model import RunConfig
-    from featurelock.training.runs import promoted_history, train_run
+    from featurelock.training.runs import TrainResult, promoted_history, train_run
 
     project = Project(demoed, demoed.parent / "home")
     promoted = promoted_history(project)
@@ -476,7 +476,10 @@ def test_a_run_losing_to_its_baseline_is_not_promoted_unless_forced(demoed, caps
     assert "promote it anyway with --force" in text
     assert promoted_history(project) == promoted
     # the demo keeps the user's promotion: it serves its own run explicitly
-    assert demo_promotion(Session(project), loser) == loser["run_id"]
+    assert (
+        keep_promotion(project, TrainResult(loser["run_id"], project.runs_dir / loser["run_id"], loser))
+        == loser["run_id"]
+    )
     assert promoted_history(project) == promoted
     code, out, _ = run(capsys, demoed, monkeypatch, "promote", loser["run_id"], "--force")
     assert code == 0 and f"serving run: {loser['run_id']}" in out

@@ -12,6 +12,7 @@ from sklearn.ensemble import RandomForestClassifier
 import featurelock.api as fl
 from featurelock.cli import main
 from featurelock.core.errors import ValidationError
+from featurelock.core.progress import Lines
 from featurelock.scaffold import init_project
 from tests.engine.test_data_home import prepare
 
@@ -53,7 +54,7 @@ def test_train_reproduce_predict(project):
         promote=True,
     )
     assert fl.reproduce(project, run.run_id).identical
-    assert [r["promoted"] for r in fl.runs(project) if r["run_id"] == run.run_id] == [True]
+    assert [r.promoted for r in fl.runs(project) if r.run_id == run.run_id] == [True]
     from featurelock.serving.materialize import materialize
 
     materialize(project, end=AT, rewind=True)
@@ -72,5 +73,5 @@ def test_the_demo_runs_through_the_api(tmp_path, monkeypatch):
     root = init_project(tmp_path / "shop")
     monkeypatch.setenv("FEATURELOCK_HOME", str(tmp_path / "home"))
     lines: list[str] = []
-    assert fl.demo(fl.open_project(root), say=lines.append) is True
+    assert fl.demo(fl.open_project(root), progress=Lines(sink=lines.append)) is True
     assert "reproduced exactly" in lines and lines.count("0 mismatches") == 2

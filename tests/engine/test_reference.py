@@ -17,9 +17,7 @@ from tests.conftest import REPO_ROOT
 def public_names() -> list[tuple[str, object]]:
     names = [(n, getattr(featurelock, n)) for n in featurelock.__all__ if n != "__version__"]
     names += [
-        (f"api.{n}", obj)
-        for n, obj in sorted(vars(api).items())
-        if not n.startswith("_") and inspect.isfunction(obj) and obj.__module__ == "featurelock.api"
+        (f"api.{n}", getattr(api, n)) for n in sorted(api.__all__) if inspect.isfunction(getattr(api, n))
     ]
     return names
 

@@ -119,17 +119,18 @@ def test_lookups_are_checked_against_the_definitions(tmp_path):
     from featurelock.core.errors import DefinitionError
     from featurelock.features.declare import Lookup, Service
     from featurelock.features.lockfile import check_lock
+    from featurelock.features.plan import resolve
     from featurelock.features.project import Project
-    from featurelock.training.entity_rows import looked_up, service_keys
 
     catalog = check_lock(Project(init_project(tmp_path / "shop"), tmp_path / "home"))
     service = catalog.project.service("return_model_v1")
-    assert looked_up(service, catalog) == () and service_keys(service, catalog) == ("customer",)
+    plan = resolve(catalog, service)
+    assert plan.lookups == () and plan.keys == ("customer",) and plan.id == "row_id"
     unneeded = replace(service, lookups=(Lookup("country", "visits_7d@v1"),))
     with pytest.raises(DefinitionError, match=r"no view of the service's features is keyed by 'country'"):
-        looked_up(unneeded, catalog)
+        resolve(catalog, unneeded)
     given = replace(service, lookups=(Lookup("customer", "visits_7d@v1"),))
     with pytest.raises(DefinitionError, match=r"population customer_days@v1 yields 'customer' already"):
-        looked_up(given, catalog)
+        resolve(catalog, given)
     with pytest.raises(DefinitionError, match=r"give a tuple of Lookup\(key, feature\)"):
         Service("s", (), (), "p@v1", "m", "b", "2024-01-01T00:00:00Z", "d", lookups=("customer",))  # type: ignore[arg-type]

@@ -8,13 +8,15 @@ import pandas as pd
 import pytest
 
 from featurelock.features.catalog import discover
+from featurelock.features.plan import resolve
 from featurelock.serving.request_memo import RequestFeatures, input_key
-from featurelock.training.entity_rows import Request, request_columns, requests_frame, service_inputs
+from featurelock.training.entity_rows import Request, request_columns, requests_frame
 from tests.conftest import nyc
 
 CATALOG = discover(nyc())
 SERVICE = nyc().service("delay_model_v1")
-INPUTS = service_inputs(SERVICE, CATALOG)
+PLAN = resolve(CATALOG, SERVICE)
+INPUTS = PLAN.inputs
 EST = timezone(timedelta(hours=-5))
 
 
@@ -36,7 +38,7 @@ def requests() -> list[Request]:
 
 def offline(batch: list[Request]) -> dict[str, list]:
     """What training computes: the same functions over typed input columns (request_columns)."""
-    columns = request_columns(SERVICE, CATALOG, requests_frame(batch, (), INPUTS))
+    columns = request_columns(PLAN, requests_frame(batch, (), INPUTS))
     return {c: [None if pd.isna(v) else v for v in s.tolist()] for c, s in columns.items()}
 
 
@@ -108,10 +110,10 @@ def test_row_functions_served_one_by_one_equal_training_on_every_population_row(
         for t, d in zip(pop["sched_dep_time"], pop["distance"], strict=True)
     ]
     assert len(requests) == 328_521  # the population: non-cancelled 2013 NYC departures
-    inputs = service_inputs(v4, catalog)
+    inputs = resolve(catalog, v4).inputs
     frame = requests_frame(requests, (), inputs)
-    trained_v1 = request_columns(v1, catalog, frame)
-    trained_v4 = request_columns(v4, catalog, frame)
+    trained_v1 = request_columns(resolve(catalog, v1), frame)
+    trained_v4 = request_columns(resolve(catalog, v4), frame)
     served = RequestFeatures([catalog.spec(r) for r in v4.request_features], inputs)
     one_by_one = [served.evaluate([r]) for r in requests]
     for old, new in (("sched_dep_hour_v1", "sched_dep_hour_v2"), ("sched_dep_dow_v1", "sched_dep_dow_v2")):

@@ -18,6 +18,7 @@ from featurelock.features import feast_repo
 from featurelock.features.build import build_feature_tables
 from featurelock.features.catalog import discover
 from featurelock.features.lockfile import check_lock
+from featurelock.features.plan import resolve
 from featurelock.stores.duckdb_join import point_in_time_join
 from featurelock.stores.retrieval import AS_OF_COLUMN, view_requests
 from featurelock.training.dataset import (
@@ -79,7 +80,7 @@ def test_store_parity_with_feasts_duckdb_store_on_20000_flights(real_home, monke
     for offline in ("featurelock", "feast-duckdb"):
         fs = feast_repo.feature_store(nyc(), offline=offline)
         retrieved = fs.get_historical_features(entity, features=fs.get_feature_service(SERVICE)).to_df()
-        frames[offline] = canonicalize(retrieved, population, service, catalog)
+        frames[offline] = canonicalize(retrieved, population, resolve(catalog, service))
     ours, theirs = frames["featurelock"], frames["feast-duckdb"]
     pd.testing.assert_frame_equal(ours, theirs, check_exact=True)
     assert ours.drop(columns=[ID, TS, *ENTITY_KEYS, "label"]).notna().to_numpy().mean() > 0.9
