@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from featurelock.api.results import DatasetBuilt, Exports, Registered, RunSummary, Served
     from featurelock.features.lockfile import LockEntry
+    from featurelock.results import DatasetBuilt, Exports, Registered, RunSummary, Served
     from featurelock.serving.parity import ParityReport
     from featurelock.serving.replay import ReplayReport
     from featurelock.serving.simulate import SimulationReport

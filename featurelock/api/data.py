@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from featurelock.api.results import Registered
 from featurelock.core.progress import Progress, lines_of
 from featurelock.core.settings import Profile, check_profile
 from featurelock.features.project import Project
+from featurelock.results import Registered
 
 if TYPE_CHECKING:
     from featurelock.data.store import IngestResult

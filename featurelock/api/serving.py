@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from featurelock.api.results import Served
 from featurelock.core.errors import NotFoundError, ValidationError
 from featurelock.core.progress import Progress, lines_of
 from featurelock.core.settings import Profile
 from featurelock.features.project import Project
+from featurelock.results import Served
 
 if TYPE_CHECKING:
     from featurelock.serving.materialize import ViewMaterialization

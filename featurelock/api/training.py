@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from featurelock.api.results import DatasetBuilt, Exports, RunSummary
 from featurelock.core.errors import ValidationError
 from featurelock.core.progress import Progress, lines_of
 from featurelock.core.settings import Profile
 from featurelock.features.project import Project
+from featurelock.results import DatasetBuilt, Exports, RunSummary
 
 if TYPE_CHECKING:
     from featurelock.training.dataset import TrainingSet, Verification
