@@ -55,7 +55,7 @@ def verification_document(result: Verification) -> dict[str, Any]:
 
 
 def trained(result: TrainResult) -> list[str]:
-    m = result.record["metrics"]
+    m = result.record.metrics
     lines = [f"    run       {result.run_id}"]
     lines.append(f"    {'metric':<10} " + " ".join(f"{name[:28]:>28}" for name in m))
     for metric in METRICS:

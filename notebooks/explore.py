@@ -37,7 +37,7 @@ print("services:", sorted(fl.services(project)))
 ts = fl.training_set(project, SERVICE)
 frame = ts.frame
 print(f"training set sha256: {ts.sha256}")
-print(f"as_of: {ts.manifest['as_of']}; rows: {len(frame):,}; columns: {list(frame.columns)[:6]} ...")
+print(f"as_of: {ts.manifest.as_of}; rows: {len(frame):,}; columns: {list(frame.columns)[:6]} ...")
 frame.describe().T.head(8)
 
 # %% [markdown]
@@ -63,17 +63,17 @@ forest = RandomForestClassifier(n_estimators=20, max_depth=8, min_samples_leaf=5
 run = fl.train(project, SERVICE, estimator=forest, trusted_types=("sklearn.tree._tree.Tree",))
 print(f"run: {run.run_id}")
 print(f"report: {run.path / 'report.html'}")
-for name, row in run.record["metrics"].items():
+for name, row in run.record.metrics.items():
     print(f"{name:<60} roc_auc {row['roc_auc']:.4f}  log_loss {row['log_loss']:.4f}")
 
 # %% [markdown]
 # ## Compared with the promoted run
 
 # %%
-promoted = [r for r in fl.runs(project) if r["promoted"]]
+promoted = [r for r in fl.runs(project) if r.promoted]
 if promoted:
     best = promoted[0]
-    delta = run.record["metrics"]["model"]["roc_auc"] - best["roc_auc"]
-    print(f"promoted {best['run_id']} ({best['model']}): roc_auc {best['roc_auc']:.4f}; forest {delta:+.4f}")
+    delta = run.record.metric("roc_auc") - best.roc_auc
+    print(f"promoted {best.run_id} ({best.model}): roc_auc {best.roc_auc:.4f}; forest {delta:+.4f}")
 else:
     print("no promoted run yet: `featurelock train --service delay_model_v1 --promote`")

@@ -89,9 +89,7 @@ def build_dataset(
         built = build_training_set(project, service, as_of=as_of, profile=profile, knowledge=knowledge)
         folder = write_training_set(project, built, Path(out) if out else None)
     m = built.manifest
-    return DatasetBuilt(
-        service, m["rows"], m["as_of"], m["as_of_source"], m["knowledge"], m["content_sha256"], folder
-    )
+    return DatasetBuilt(service, m.rows, m.as_of, m.as_of_source, m.knowledge, m.sha256, folder)
 
 
 def verify_dataset(
@@ -132,10 +130,10 @@ def read_training_set(folder: str | Path) -> TrainingSet:
     folder = Path(folder)
     manifest = read_manifest(folder)
     frame = pd.read_parquet(folder / "training_set.parquet")
-    if "sha256:" + frame_sha256(frame) != manifest["content_sha256"]:
+    if "sha256:" + frame_sha256(frame) != manifest.sha256:
         raise ValidationError(
             f"{folder}/training_set.parquet does not hold the values its manifest records "
-            f"({manifest['content_sha256']}); rebuild it with `featurelock dataset build`."
+            f"({manifest.sha256}); rebuild it with `featurelock dataset build`."
         )
     return TrainingSet(frame, manifest)
 
@@ -300,9 +298,9 @@ def runs(project: Project) -> list[RunSummary]:
         out.append(
             RunSummary(
                 run_id=run,
-                service=record["config"]["service"],
-                model=record["config"]["model"],
-                roc_auc=record["metrics"]["model"]["roc_auc"],
+                service=record.service,
+                model=record.model_spec,
+                roc_auc=record.metric("roc_auc"),
                 promoted=run == served,
                 report=str(path / "report.html"),
             )

@@ -70,28 +70,54 @@ def _next_version(catalog_refs: list[str], locked: dict[str, LockEntry], ref: st
     return f"{name}_v{max(versions) + 1}"
 
 
-def lock_violations(catalog: Catalog, locked: dict[str, LockEntry]) -> list[str]:
-    """Messages for every violation of the immutability rule, in ref order."""
+@dataclass(frozen=True)
+class Violation:
+    """One breach of the immutability rule: which version, what kind, and the message saying the fix.
+    ``kind``: ``gone`` (locked, module deleted), ``changed`` (locked, fingerprint moved), ``new``
+    (not locked yet), ``applied`` (applied here with another fingerprint: a hand-edited entry)."""
+
+    ref: str
+    kind: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def lock_violations(catalog: Catalog, locked: dict[str, LockEntry]) -> list[Violation]:
+    """Every violation of the immutability rule, in ref order."""
     current = catalog.fingerprints()
-    problems: list[str] = []
+    problems: list[Violation] = []
     refs = list(current)
     for ref in sorted(set(current) | set(locked), key=ref_sort_key):
         if ref in locked and ref not in current:
             problems.append(
-                f"{ref} is locked but its module is gone. A locked version is never deleted: restore "
-                f"{ref.replace('@v', '_v')}.py (deprecate it instead of removing it)."
+                Violation(
+                    ref,
+                    "gone",
+                    f"{ref} is locked but its module is gone. A locked version is never deleted: restore "
+                    f"{ref.replace('@v', '_v')}.py (deprecate it instead of removing it).",
+                )
             )
         elif ref in locked and locked[ref].fingerprint != current[ref]:
             module = catalog.specs[ref].module if ref in catalog.specs else catalog.populations[ref].module
             problems.append(
-                f"{ref} changed after it was locked (locked {locked[ref].fingerprint}, now {current[ref]}). "
-                f"Revert {module} and add `{_next_version(refs, locked, ref)}` "
-                "with the new definition, then run `featurelock lock`."
+                Violation(
+                    ref,
+                    "changed",
+                    f"{ref} changed after it was locked (locked {locked[ref].fingerprint}, now "
+                    f"{current[ref]}). Revert {module} and add `{_next_version(refs, locked, ref)}` "
+                    "with the new definition, then run `featurelock lock`.",
+                )
             )
         elif ref not in locked:
             problems.append(
-                f"{ref} is not in features.lock (fingerprint {current[ref]}). Run `featurelock lock` to "
-                "register the new version."
+                Violation(
+                    ref,
+                    "new",
+                    f"{ref} is not in features.lock (fingerprint {current[ref]}). Run `featurelock lock` "
+                    "to register the new version.",
+                )
             )
     return problems
 
@@ -119,14 +145,19 @@ def remember_applied(project: Project, catalog: Catalog) -> None:
     write_text_atomic(project.home / APPLIED, json.dumps(dict(sorted(known.items())), indent=2) + "\n")
 
 
-def applied_violations(catalog: Catalog, home: Path) -> list[str]:
+def applied_violations(catalog: Catalog, home: Path) -> list[Violation]:
     """Versions whose fingerprint differs from the one applied in ``home``: a lock entry edited by
     hand (module changed, new fingerprint pasted) passes the file check, not this memory."""
     applied = applied_fingerprints(home)
     current = catalog.fingerprints()
     return [
-        f"{ref} was applied in {home} with {applied[ref]}; it is now {current[ref]} and features.lock was "
-        f"edited to match: restore the module and its lock entry, and add {_successor(ref)} for the change"
+        Violation(
+            ref,
+            "applied",
+            f"{ref} was applied in {home} with {applied[ref]}; it is now {current[ref]} and features.lock "
+            f"was edited to match: restore the module and its lock entry, and add {_successor(ref)} for "
+            "the change",
+        )
         for ref in sorted(set(applied) & set(current), key=ref_sort_key)
         if applied[ref] != current[ref]
     ]
@@ -152,7 +183,8 @@ def check_lock(project: Project, catalog: Catalog | None = None) -> Catalog:
         check_lock_history_cached(project.lock_file)
     if problems:
         raise LockError(
-            f"features.lock refuses {len(problems)} feature version(s):\n  - " + "\n  - ".join(problems)
+            f"features.lock refuses {len(problems)} feature version(s):\n  - "
+            + "\n  - ".join(p.message for p in problems)
         )
     check_views(catalog)  # after the lock: an edited locked version is named as such first
     return catalog
@@ -180,7 +212,7 @@ def add_new_versions(project: Project, catalog: Catalog | None = None) -> list[s
     path = project.lock_file
     check_lock_history(path)  # the file itself only ever grew (git history, then the working tree)
     locked = read_lock(path)
-    broken = [p for p in lock_violations(catalog, locked) if "is not in features.lock" not in p]
+    broken = [p.message for p in lock_violations(catalog, locked) if p.kind != "new"]
     if broken:
         raise LockError(
             "featurelock lock only adds new versions; fix these first:\n  - " + "\n  - ".join(broken)

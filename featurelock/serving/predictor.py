@@ -121,27 +121,26 @@ class Predictor:
         if catalog is None:
             catalog = check_lock(project)
         extra = run_specs(path, record)
-        trusted = check_model_spec(catalog, record["config"]["model"], extra).all_trusted_types
-        pipeline = load_model(path / "model.skops", record["model"]["file_sha256"], trusted)
-        plan = resolve(catalog, record["config"]["service"])
-        defs = record["dataset"]["inputs"]["feature definitions"]
-        fingerprints = {f["ref"]: f["fingerprint"] for f in [*defs["features"], *defs["request_features"]]}
+        trusted = check_model_spec(catalog, record.model_spec, extra).all_trusted_types
+        pipeline = load_model(path / "model.skops", record.model_file_sha256, trusted)
+        plan = resolve(catalog, record.service)
+        fingerprints = record.dataset.feature_fingerprints
         store = feature_store(project, profile)
         timed_store(online_store_of(store))  # one that reads at a time, or refused before serving
         return Predictor(
             project=project,
-            run_id=record["run_id"],
+            run_id=record.run_id,
             plan=plan,
-            columns=list(record["feature_columns"]),
+            columns=list(record.feature_columns),
             pipeline=pipeline,
             fingerprints=fingerprints,
-            model_sha256=record["model"]["file_sha256"],
+            model_sha256=record.model_file_sha256,
             store=store,
             catalog=catalog,
             feature_service=store.get_feature_service(plan.name),
-            fast=FastPredictor(pipeline, len(record["feature_columns"])),
+            fast=FastPredictor(pipeline, len(record.feature_columns)),
             profile=profile,
-            categories=dict(record.get("categories") or {}),  # runs before categories: numbers only
+            categories=dict(record.categories),  # runs before categories: numbers only
         )
 
     def online_through(self) -> datetime | None:

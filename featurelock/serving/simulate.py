@@ -175,9 +175,9 @@ def simulate(
     folder = scratch_folder(project, out)
     sim = Project(project.root, folder)
     catalog = check_lock(sim)
-    shutil.copytree(run_path, sim.runs_dir / record["run_id"])
-    promote(sim, record["run_id"])
-    service = project.service(record["config"]["service"])
+    shutil.copytree(run_path, sim.runs_dir / record.run_id)
+    promote(sim, record.run_id)
+    service = project.service(record.service)
     population = _population(sim, service.population, batches, folder / "population-raw")
     store = RawStore(sim.raw_dir, sim.sources)
     log = PredictionLog(log_path(sim.home, "local"))
@@ -187,7 +187,7 @@ def simulate(
     for i, batch in enumerate(batches):
         _, build_seconds, materialize_seconds = receive(sim, catalog, store, batch, first=i == 0)
         if predictor is None:
-            predictor = Predictor.load(sim, record["run_id"])
+            predictor = Predictor.load(sim, record.run_id)
         stop = batches[i + 1].known if i + 1 < len(batches) else None
         requests = due_requests(population, predictor, batch.known, stop)
         served = []
@@ -212,7 +212,7 @@ def simulate(
     replayed = replay_receipts(sim, receipts, knowledge="row") if receipts else None
     return SimulationReport(
         service=service.name,
-        run_id=record["run_id"],
+        run_id=record.run_id,
         folder=str(folder),
         steps=done,
         served=len(receipts),

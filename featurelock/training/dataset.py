@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,6 @@ import pandas as pd
 
 from featurelock.core.atomic import write_text_atomic
 from featurelock.core.errors import ValidationError
-from featurelock.core.files import read_json
 from featurelock.core.hashing import frame_sha256
 from featurelock.core.settings import Profile
 from featurelock.data.schema import CREATED_TS, EVENT_TS
@@ -41,18 +39,19 @@ from featurelock.features.spec import PANDAS_DTYPE
 from featurelock.training.entity_rows import entity_frame, request_columns, with_looked_up_keys
 from featurelock.training.environment import environment, file_sha256
 from featurelock.training.population import build_population, population_hash
-
-MANIFEST_FORMAT = "featurelock-dataset/2"
+from featurelock.training.records import MANIFEST_FORMAT, STAGES, Manifest, read_manifest
 
 
 @dataclass(frozen=True)
 class TrainingSet:
+    """A training set's rows and its manifest (``Manifest``: what rebuilds it, its content hash)."""
+
     frame: pd.DataFrame
-    manifest: dict[str, Any]
+    manifest: Manifest
 
     @property
     def sha256(self) -> str:
-        return str(self.manifest["content_sha256"])
+        return self.manifest.sha256
 
 
 def resolve_as_of(as_of: object | None, store: RawStore) -> tuple[pd.Timestamp, str]:
@@ -195,72 +194,36 @@ def build_training_set(
     frame = canonicalize(retrieved, population, plan)
     inputs = inputs_of(plan, catalog, as_of_ts, store)
     check_same_generation(project.feature_tables_dir, generation)
-    manifest = {
-        "format": MANIFEST_FORMAT,
-        "project": project.name,
-        "service": plan.name,
-        "as_of": as_of_ts.isoformat(),
-        "as_of_source": as_of_source,
-        "knowledge": mode,
-        "feature_generation": generation,
-        "inputs": inputs,
-        "population_rows_sha256": population_hash(population),
-        "rows": len(frame),
-        "columns": {c: str(frame[c].dtype) for c in frame.columns},
-        "content_sha256": "sha256:" + frame_sha256(frame),
-    }
+    manifest = Manifest(
+        format=MANIFEST_FORMAT,
+        project=project.name,
+        service=plan.name,
+        as_of=as_of_ts.isoformat(),
+        as_of_source=as_of_source,
+        knowledge=mode,
+        feature_generation=generation,
+        inputs=inputs,
+        population_rows_sha256=population_hash(population),
+        rows=len(frame),
+        columns={c: str(frame[c].dtype) for c in frame.columns},
+        content_sha256="sha256:" + frame_sha256(frame),
+    )
     return TrainingSet(frame, manifest)
 
 
 def write_training_set(project: Project, training_set: TrainingSet, out_dir: Path | None = None) -> Path:
     """Write ``training_set.parquet`` and ``manifest.json`` (sorted keys) atomically; return the folder."""
     m = training_set.manifest
-    out_dir = out_dir or project.home / "datasets" / f"{m['service']}-{m['content_sha256'][7:19]}"
+    out_dir = out_dir or project.home / "datasets" / f"{m.service}-{m.sha256[7:19]}"
     out_dir = Path(out_dir)
     write_parquet(training_set.frame, out_dir / "training_set.parquet")
-    write_text_atomic(out_dir / "manifest.json", json.dumps(m, sort_keys=True, indent=2) + "\n")
+    write_text_atomic(out_dir / "manifest.json", m.text())
     return out_dir
 
 
-def knowledge_of(manifest: dict[str, Any]) -> str:
+def knowledge_of(manifest: Manifest) -> str:
     """The knowledge mode a manifest was built with (manifests written before modes: ``as-of``)."""
-    return check_knowledge(manifest.get("knowledge", "as-of"), "manifest knowledge")
-
-
-def read_manifest(path: Path) -> dict[str, Any]:
-    path = Path(path)
-    if path.is_dir():
-        path = path / "manifest.json"
-    if not path.exists():
-        raise ValidationError(f"manifest={str(path)!r} does not exist; pass a manifest.json or its folder.")
-    manifest = read_json(
-        path,
-        "a featurelock dataset manifest",
-        "pass the manifest.json written beside a training set, or its folder.",
-        kind=object,
-    )
-    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
-        raise ValidationError(
-            f"{path} is not a featurelock dataset manifest (format "
-            f"{manifest.get('format') if isinstance(manifest, dict) else None!r})."
-        )
-    fix = "restore the manifest.json written beside the training set (or build the set again)."
-    for key, kind in (("service", str), ("as_of", str), ("content_sha256", str), ("inputs", dict)):
-        if not isinstance(manifest.get(key), kind):
-            raise ValidationError(
-                f"{path} is a damaged dataset manifest: {key!r} is {manifest.get(key)!r}, expected a "
-                f"{kind.__name__}; {fix}"
-            )
-    for stage in STAGES:
-        if not isinstance(manifest["inputs"].get(stage), dict):
-            raise ValidationError(
-                f"{path} is a damaged dataset manifest: inputs[{stage!r}] is "
-                f"{manifest['inputs'].get(stage)!r}, expected a mapping; {fix}"
-            )
-    return manifest
-
-
-STAGES = ("source data", "feature definitions", "population", "environment")
+    return check_knowledge(manifest.knowledge, "manifest knowledge")
 
 
 @dataclass(frozen=True)
@@ -289,18 +252,18 @@ def verify_training_set(
     manifest = read_manifest(manifest_path)
     mode = knowledge_of(manifest)
     rebuilt = build_training_set(
-        project, manifest["service"], as_of=manifest["as_of"], profile=profile, knowledge=mode
+        project, manifest.service, as_of=manifest.as_of, profile=profile, knowledge=mode
     )
     diverged = []
     for stage in STAGES:
-        diverged += diff_inputs(stage, manifest["inputs"][stage], rebuilt.manifest["inputs"][stage])
-    if manifest["population_rows_sha256"] != rebuilt.manifest["population_rows_sha256"] and not any(
+        diverged += diff_inputs(stage, manifest.stage(stage), rebuilt.manifest.stage(stage))
+    if manifest.population_rows_sha256 != rebuilt.manifest.population_rows_sha256 and not any(
         s == "population" for s, _ in diverged
     ):
         diverged.append(("population", "population rows changed (same definition): check the source data"))
     return Verification(
-        identical=rebuilt.sha256 == manifest["content_sha256"],
-        expected_sha256=manifest["content_sha256"],
+        identical=rebuilt.sha256 == manifest.sha256,
+        expected_sha256=manifest.sha256,
         actual_sha256=rebuilt.sha256,
         diverged=diverged,
     )

@@ -28,8 +28,7 @@ def lineage(project: Project, ref: str) -> Lineage:
     runs = []
     for run in list_runs(project):
         _, record = read_run(project, run)
-        defs = record["dataset"]["inputs"]["feature definitions"]
-        if any(f["ref"] == ref for f in [*defs["features"], *defs["request_features"]]):
+        if ref in record.dataset.feature_fingerprints:
             runs.append(run)
     return Lineage(
         ref, entry.fingerprint if entry else None, bool(entry and entry.deprecated), services, runs

@@ -17,6 +17,7 @@ from typing import Any
 
 from featurelock.core.errors import FeaturelockError, NotFoundError, StoreUnavailableError, ValidationError
 from featurelock.features.project import Project
+from featurelock.training.records import RunRecord
 from featurelock.training.runs import list_runs, read_run
 
 _KEY = re.compile(r"[^A-Za-z0-9_\-. /]")
@@ -38,33 +39,31 @@ def _key(text: str) -> str:
     return _KEY.sub(".", text)
 
 
-def run_tags(record: dict[str, Any]) -> dict[str, str]:
+def run_tags(record: RunRecord) -> dict[str, str]:
     """What makes the run reproducible, as MLflow tags (the values of run.json)."""
-    dataset = record["dataset"]
-    definitions = dataset["inputs"]["feature definitions"]
+    dataset = record.dataset
     tags = {
-        "featurelock.run_id": record["run_id"],
-        "featurelock.project": str(record.get("project", "")),
-        "featurelock.service": record["config"]["service"],
-        "featurelock.training_set_sha256": dataset["content_sha256"],
-        "featurelock.as_of": dataset["as_of"],
-        "featurelock.features_lock_sha256": record["features_lock_sha256"],
-        "featurelock.requirements_lock_sha256": str(record["environment"]["requirements_lock_sha256"]),
-        "featurelock.model_file_sha256": record["model"]["file_sha256"],
-        "featurelock.model_content_sha256": record["model"]["content_sha256"],
-        "featurelock.holdout_predictions_sha256": record["holdout_predictions_sha256"],
-        "featurelock.population": f"{dataset['inputs']['population']['ref']} "
-        f"{dataset['inputs']['population']['fingerprint']}",
-        "featurelock.git_commit": str(record["git"]["commit"]),
+        "featurelock.run_id": record.run_id,
+        "featurelock.project": record.project,
+        "featurelock.service": record.service,
+        "featurelock.training_set_sha256": dataset.sha256,
+        "featurelock.as_of": dataset.as_of,
+        "featurelock.features_lock_sha256": record.features_lock_sha256,
+        "featurelock.requirements_lock_sha256": record.requirements_lock_sha256,
+        "featurelock.model_file_sha256": record.model_file_sha256,
+        "featurelock.model_content_sha256": record.model_content_sha256,
+        "featurelock.holdout_predictions_sha256": record.holdout_predictions_sha256,
+        "featurelock.population": dataset.population,
+        "featurelock.git_commit": record.git_commit,
     }
-    for feature in [*definitions["features"], *definitions["request_features"]]:
-        tags[_key(f"featurelock.fingerprint.{feature['ref']}")] = feature["fingerprint"]
+    for ref, fingerprint in dataset.feature_fingerprints.items():
+        tags[_key(f"featurelock.fingerprint.{ref}")] = fingerprint
     return tags
 
 
-def run_params(record: dict[str, Any]) -> dict[str, str]:
-    params = {f"config.{k}": str(v) for k, v in record["config"].items() if not isinstance(v, dict)}
-    for which, values in record.get("hyperparameters", {}).items():
+def run_params(record: RunRecord) -> dict[str, str]:
+    params = {f"config.{k}": str(v) for k, v in record.config.items() if not isinstance(v, dict)}
+    for which, values in record.hyperparameters.items():
         params.update({_key(f"{which}.{k}"): str(v) for k, v in values.items()})
     return params
 
@@ -156,21 +155,21 @@ def _export(project: Project, client: Any, uri: str, runs: list[str]) -> list[Ex
     for run in runs:
         path, record = read_run(project, run)
         found = client.search_runs(
-            [experiment_id], filter_string=f"tags.`featurelock.run_id` = '{record['run_id']}'", max_results=1
+            [experiment_id], filter_string=f"tags.`featurelock.run_id` = '{record.run_id}'", max_results=1
         )
         if found:
-            out.append(Exported(record["run_id"], found[0].info.run_id, "already there"))
+            out.append(Exported(record.run_id, found[0].info.run_id, "already there"))
             continue
-        mlflow_run = client.create_run(experiment_id, run_name=record["run_id"], tags=run_tags(record))
+        mlflow_run = client.create_run(experiment_id, run_name=record.run_id, tags=run_tags(record))
         rid = mlflow_run.info.run_id
         for key, value in sorted(run_params(record).items()):
             client.log_param(rid, key, value[:6000])
-        for column, values in record["metrics"].items():
+        for column, values in record.metrics.items():
             label = "model" if column == "model" else "baseline" if column == "baseline" else "promoted"
             for metric, value in values.items():
                 client.log_metric(rid, _key(f"{label}.{metric}"), float(value))
         for artifact in ("report.html", "run.json", "model.skops", "baseline.skops"):
             client.log_artifact(rid, str(path / artifact))
         client.set_terminated(rid)
-        out.append(Exported(record["run_id"], rid, "exported"))
+        out.append(Exported(record.run_id, rid, "exported"))
     return out

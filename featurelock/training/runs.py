@@ -35,8 +35,8 @@ from featurelock.features.plan import resolve
 from featurelock.features.project import Project
 from featurelock.training.adhoc import adhoc_spec, load_estimator, save_estimator
 from featurelock.training.artifacts import content_sha256, load_model, save_model
-from featurelock.training.dataset import STAGES, build_training_set, diff_inputs, knowledge_of
-from featurelock.training.encoding import model_input
+from featurelock.training.dataset import build_training_set, diff_inputs, knowledge_of
+from featurelock.training.encoding import Categories, model_input
 from featurelock.training.evaluate import (
     Section,
     importance,
@@ -57,8 +57,8 @@ from featurelock.training.model import (
     split,
     training_categories,
 )
+from featurelock.training.records import RUN_FORMAT, STAGES, RunRecord, read_run_record
 
-RUN_FORMAT = "featurelock-run/1"
 RUN_ID = re.compile(r"[A-Za-z0-9_.-]+")
 
 
@@ -78,7 +78,22 @@ def git_state(root: Path) -> dict[str, object]:
 class TrainResult:
     run_id: str
     path: Path
-    record: dict[str, Any]
+    record: RunRecord
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """Model and baseline fitted on the training rows, scored on the holdout (``fit_and_score``)."""
+
+    categories: Categories
+    model: Any
+    baseline: Any
+    train_rows: int
+    holdout: pd.DataFrame
+    proba: np.ndarray
+    baseline_proba: np.ndarray
+    id_column: str
+    predictions_sha256: str
 
 
 def _run_id(config: RunConfig, content: str) -> str:
@@ -88,7 +103,7 @@ def _run_id(config: RunConfig, content: str) -> str:
 
 def fit_and_score(
     catalog: Catalog, config: RunConfig, frame: pd.DataFrame, extra: Mapping[str, ModelSpec] | None = None
-) -> dict[str, Any]:
+) -> Fitted:
     """Fit model and baseline on the training rows; score the holdout. Pure: no files written."""
     train, holdout = split(frame, str(config.holdout_from))
     categories = training_categories(catalog, config.service, train)
@@ -98,17 +113,17 @@ def fit_and_score(
     id_column = resolve(catalog, config.service).id
     proba = predict(model, holdout, columns, categories)
     base_proba = predict(baseline, holdout, columns, categories)
-    return {
-        "categories": categories,
-        "model": model,
-        "baseline": baseline,
-        "train_rows": len(train),
-        "holdout": holdout,
-        "proba": proba,
-        "baseline_proba": base_proba,
-        "id_column": id_column,
-        "predictions_sha256": predictions_sha256(holdout[id_column], proba),
-    }
+    return Fitted(
+        categories=categories,
+        model=model,
+        baseline=baseline,
+        train_rows=len(train),
+        holdout=holdout,
+        proba=proba,
+        baseline_proba=base_proba,
+        id_column=id_column,
+        predictions_sha256=predictions_sha256(holdout[id_column], proba),
+    )
 
 
 def promoted_history(project: Project) -> list[str]:
@@ -127,7 +142,7 @@ def promoted_run(project: Project) -> str | None:
     return history[-1] if history else None
 
 
-def read_run(project: Project, run: str, by_id: bool = False) -> tuple[Path, dict[str, Any]]:
+def read_run(project: Project, run: str, by_id: bool = False) -> tuple[Path, RunRecord]:
     """A run by id (a folder of ``<data>/runs``) or, unless ``by_id``, by its directory's path.
     Ids read from files (a prediction log) are looked up ``by_id``: never outside the runs folder."""
     is_id = bool(RUN_ID.fullmatch(run)) and not run.startswith(".")
@@ -152,12 +167,8 @@ def read_run(project: Project, run: str, by_id: bool = False) -> tuple[Path, dic
     if not record_path.exists():
         known = ", ".join(list_runs(project)[-5:]) or "none"
         raise NotFoundError(f"run={run!r} is not a run directory (no {record_path}); recent runs: {known}.")
-    record = read_json(
-        record_path, "a run record", "the run directory is damaged: train again, or restore it from a copy."
-    )
-    if record.get("format") != RUN_FORMAT:
-        raise ValidationError(f"{record_path} is not a featurelock run record.")
-    return path, record
+    fix = "the run directory is damaged: train again, or restore it from a copy."
+    return path, read_run_record(record_path, fix)
 
 
 def list_runs(project: Project) -> list[str]:
@@ -218,11 +229,11 @@ def report_sections(
     return sections
 
 
-def run_specs(path: Path, record: dict[str, Any]) -> dict[str, ModelSpec]:
+def run_specs(path: Path, record: RunRecord) -> dict[str, ModelSpec]:
     """The specs a run needs beyond the project's: its ad-hoc estimator's, rebuilt from the run."""
     if "estimator" not in record:
         return {}
-    spec = load_estimator(path, record["estimator"])
+    spec = load_estimator(path, record.estimator)
     return {spec.name: spec}
 
 
@@ -256,11 +267,11 @@ def train_run(
         knowledge=config.knowledge,
         catalog=catalog,
     )
-    config = RunConfig(**{**config.to_dict(), "as_of": training_set.manifest["as_of"]})
+    config = RunConfig(**{**config.to_dict(), "as_of": training_set.manifest.as_of})
     progress("    fitting model and baseline")
     scored = fit_and_score(catalog, config, training_set.frame, extra)
-    holdout, proba, base_proba = scored["holdout"], scored["proba"], scored["baseline_proba"]
-    id_column = scored["id_column"]
+    holdout, proba, base_proba = scored.holdout, scored.proba, scored.baseline_proba
+    id_column = scored.id_column
     y = holdout["label"].to_numpy()
     columns = feature_columns(catalog, config.service)
     table = {"model": metrics(y, proba), "baseline": metrics(y, base_proba)}
@@ -273,12 +284,12 @@ def train_run(
         merged = holdout[[id_column]].merge(prev_pred, on=id_column, how="left") if same_rows else None
         if merged is not None and merged["proba"].notna().all():
             table[f"promoted {previous}"] = metrics(y, merged["proba"].to_numpy())
-            curves[f"promoted ({prev['config']['service']})"] = merged["proba"].to_numpy()
+            curves[f"promoted ({prev.service})"] = merged["proba"].to_numpy()
     progress("    permutation importance and report")
-    x = model_input(holdout, columns, scored["categories"])
-    imp = importance(scored["model"], x, y, columns, config.seed)
+    x = model_input(holdout, columns, scored.categories)
+    imp = importance(scored.model, x, y, columns, config.seed)
 
-    content = content_sha256(_skops_bytes(scored["model"]))
+    content = content_sha256(_skops_bytes(scored.model))
     run_id = _run_id(config, content)
     final = project.runs_dir / run_id
     if final.exists():
@@ -288,12 +299,12 @@ def train_run(
     path.mkdir(parents=True, exist_ok=False)
     try:
         model_hashes = save_model(
-            scored["model"],
+            scored.model,
             path / "model.skops",
             check_model_spec(catalog, str(config.model), extra).all_trusted_types,
         )
         baseline_hashes = save_model(
-            scored["baseline"],
+            scored.baseline,
             path / "baseline.skops",
             check_model_spec(catalog, str(config.baseline), extra).all_trusted_types,
         )
@@ -304,55 +315,53 @@ def train_run(
             {id_column: holdout[id_column], "proba": proba, "baseline_proba": base_proba}
         )
         write_parquet(predictions, path / "holdout_predictions.parquet")
-        record = {
-            "format": RUN_FORMAT,
-            "run_id": run_id,
-            "config": config.to_dict(),
-            "feature_columns": columns,
-            "categories": scored["categories"],
-            "model": model_hashes,
-            "baseline": baseline_hashes,
-            "dataset": training_set.manifest,
-            "split": {
+        hyper = hyperparameters(catalog, config, extra)
+        manifest = training_set.manifest
+        record = RunRecord(
+            format=RUN_FORMAT,
+            run_id=run_id,
+            config=config.to_dict(),
+            feature_columns=columns,
+            categories=scored.categories,
+            model=model_hashes,
+            baseline=baseline_hashes,
+            dataset=manifest,
+            split={
                 "holdout_from": config.holdout_from,
-                "train_rows": scored["train_rows"],
+                "train_rows": scored.train_rows,
                 "holdout_rows": len(holdout),
             },
-            "metrics": table,
-            "holdout_predictions_sha256": scored["predictions_sha256"],
-            "git": git_state(project.root),
-            "environment": training_set.manifest["inputs"]["environment"],
-            "project": project.name,
-            "features_lock_sha256": training_set.manifest["inputs"]["feature definitions"][
-                "features_lock_sha256"
-            ],
-            "previous_promoted": previous,
-        }
-        if recorded_estimator is not None:
-            record["estimator"] = recorded_estimator
+            metrics=table,
+            holdout_predictions_sha256=scored.predictions_sha256,
+            git=git_state(project.root),
+            environment=manifest.environment,
+            project=project.name,
+            features_lock_sha256=manifest.features_lock_sha256,
+            previous_promoted=previous,
+            hyperparameters=hyper,
+            **({"estimator": recorded_estimator} if recorded_estimator is not None else {}),
+        )
         facts = {
             "run id": run_id,
             "service": config.service,
-            "training set": f"{training_set.manifest['rows']:,} rows, {training_set.sha256}",
+            "training set": f"{manifest.rows:,} rows, {training_set.sha256}",
             "as_of": config.as_of or "",
-            "split": f"train before {config.holdout_from}: {scored['train_rows']:,} rows; "
+            "split": f"train before {config.holdout_from}: {scored.train_rows:,} rows; "
             f"holdout {len(holdout):,}",
             "seed": str(config.seed),
-            "model file sha256": model_hashes["file_sha256"],
-            "model content sha256": model_hashes["content_sha256"],
-            "holdout predictions sha256": scored["predictions_sha256"],
-            "git": f"{record['git']['commit']} (dirty: {record['git']['dirty']})",
-            "features.lock": record["features_lock_sha256"],
-            "requirements.lock": str(record["environment"]["requirements_lock_sha256"]),
+            "model file sha256": record.model_file_sha256,
+            "model content sha256": record.model_content_sha256,
+            "holdout predictions sha256": scored.predictions_sha256,
+            "git": f"{record.git_commit} (dirty: {record.git_dirty})",
+            "features.lock": record.features_lock_sha256,
+            "requirements.lock": record.requirements_lock_sha256,
         }
-        hyper = hyperparameters(catalog, config, extra)
-        record["hyperparameters"] = hyper
         sections = report_sections(catalog, config, training_set.frame, holdout, y, curves, columns, hyper)
         page, plots = render_report(f"featurelock run {run_id}", y, curves, table, imp, facts, sections)
         for name, data in plots.items():
             write_atomic(path / name, lambda tmp, data=data: tmp.write_bytes(data))
         write_text_atomic(path / "report.html", page)
-        write_text_atomic(path / "run.json", json.dumps(record, sort_keys=True, indent=2) + "\n")
+        write_text_atomic(path / "run.json", record.text())
         os.replace(path, final)
         return TrainResult(run_id, final, record)
     except BaseException:
@@ -366,12 +375,12 @@ def _skops_bytes(model: Any) -> bytes:
     return sio.dumps(model)
 
 
-def loses_to_baseline(project: Project, record: dict[str, Any]) -> str | None:
+def loses_to_baseline(project: Project, record: RunRecord) -> str | None:
     """Why the run's model loses to its baseline on its service's primary metric, or None."""
-    service = project.service(record["config"]["service"])
+    service = project.service(record.service)
     metric, higher = service.metric, METRICS[service.metric]
     try:
-        model, base = (float(record["metrics"][k][metric]) for k in ("model", "baseline"))
+        model, base = (record.metric(metric, k) for k in ("model", "baseline"))
     except (KeyError, TypeError, ValueError):
         return f"its record holds no {metric} for model and baseline"
     worse = model < base if higher else model > base
@@ -387,7 +396,7 @@ def promote(project: Project, run: str, force: bool = False) -> list[str]:
     """Mark ``run`` as the one serving uses; returns the history (last = served). A run whose model
     loses to its baseline on the service's primary metric is refused unless ``force``."""
     path, record = read_run(project, run)
-    run_id = record.get("run_id")
+    run_id = record.run_id
     inside = project.runs_dir.resolve() / str(run_id)
     if not isinstance(run_id, str) or not RUN_ID.fullmatch(run_id) or path.resolve() != inside:
         raise ValidationError(
@@ -429,29 +438,29 @@ def reproduce(project: Project, run: str, profile: Profile = Profile.LOCAL) -> R
     """Rebuild the training set from the run's manifest, retrain with its config, compare predictions."""
     path, record = read_run(project, run)
     catalog = check_lock(project)
-    config = RunConfig.from_dict(record["config"])
+    config = RunConfig.from_dict(record.config)
     extra = run_specs(path, record)
     trusted = check_model_spec(catalog, str(config.model), extra).all_trusted_types
-    load_model(path / "model.skops", record["model"]["file_sha256"], trusted)  # refuses a swapped file
-    manifest = record["dataset"]
+    load_model(path / "model.skops", record.model_file_sha256, trusted)  # refuses a swapped file
+    manifest = record.dataset
     rebuilt = build_training_set(
         project,
         config.service,
-        as_of=manifest["as_of"],
+        as_of=manifest.as_of,
         profile=profile,
         knowledge=knowledge_of(manifest),
         catalog=catalog,
     )
     details: list[tuple[str, str]] = []
     for stage in STAGES:
-        details += diff_inputs(stage, manifest["inputs"][stage], rebuilt.manifest["inputs"][stage])
-    if rebuilt.sha256 != manifest["content_sha256"]:
+        details += diff_inputs(stage, manifest.stage(stage), rebuilt.manifest.stage(stage))
+    if rebuilt.sha256 != manifest.sha256:
         stage = details[0][0] if details else "source data"
-        details.append(("training set", f"content {manifest['content_sha256']} -> {rebuilt.sha256}"))
+        details.append(("training set", f"content {manifest.sha256} -> {rebuilt.sha256}"))
         return Reproduction(False, stage, details)
     scored = fit_and_score(catalog, config, rebuilt.frame, extra)
-    same_model = content_sha256(_skops_bytes(scored["model"])) == record["model"]["content_sha256"]
-    same_predictions = scored["predictions_sha256"] == record["holdout_predictions_sha256"]
+    same_model = content_sha256(_skops_bytes(scored.model)) == record.model_content_sha256
+    same_predictions = scored.predictions_sha256 == record.holdout_predictions_sha256
     if same_predictions:
         return Reproduction(True, None, details)
     env_changes = [d for d in details if d[0] == "environment"]
@@ -460,7 +469,7 @@ def reproduce(project: Project, run: str, profile: Profile = Profile.LOCAL) -> R
         (
             "model",
             f"model content {'same' if same_model else 'different'}; holdout predictions "
-            f"{record['holdout_predictions_sha256']} -> {scored['predictions_sha256']}",
+            f"{record.holdout_predictions_sha256} -> {scored.predictions_sha256}",
         )
     )
     return Reproduction(False, stage, details)

@@ -73,7 +73,7 @@ def test_training_set_hash_is_the_same_on_postgres_and_duckdb(prod_home):
     local = build_training_set(nyc(), SERVICE, profile="local")
     production = build_training_set(nyc(), SERVICE, profile="production")
     assert production.sha256 == local.sha256
-    assert production.manifest["rows"] == 328_521
+    assert production.manifest.rows == 328_521
 
 
 def test_parity_on_redis_and_same_online_values_as_sqlite(prod_home):

@@ -41,13 +41,13 @@ def test_an_untrusted_type_is_refused_and_nothing_is_written(project):
 def test_an_adhoc_estimator_is_recorded_reproduced_and_served(project):
     run = train_run(project, RunConfig(service="return_model_v1"), estimator=forest(), trusted_types=(TREE,))
     _, record = read_run(project, run.run_id)
-    assert record["config"]["model"] == "adhoc:sklearn.ensemble._forest.RandomForestClassifier"
-    assert record["estimator"]["trusted_types"] == [TREE]
+    assert record.model_spec == "adhoc:sklearn.ensemble._forest.RandomForestClassifier"
+    assert record.estimator is not None and record.estimator["trusted_types"] == [TREE]
     assert record["estimator"]["params"]["n_estimators"] == "15"
     again = train_run(
         project, RunConfig(service="return_model_v1"), estimator=forest(), trusted_types=(TREE,)
     )
-    assert again.record["holdout_predictions_sha256"] == run.record["holdout_predictions_sha256"]  # seeded
+    assert again.record.holdout_predictions_sha256 == run.record.holdout_predictions_sha256  # seeded
     assert reproduce(project, run.run_id).identical
     promote(project, run.run_id)
     report = parity(project, sample=200)

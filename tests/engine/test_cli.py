@@ -462,27 +462,25 @@ def test_a_run_losing_to_its_baseline_is_not_promoted_unless_forced(demoed, caps
     from featurelock.api import keep_promotion
     from featurelock.features.project import Project
     from featurelock.training.model import RunConfig
-    from featurelock.training.runs import TrainResult, promoted_history, train_run
+    from featurelock.training.runs import promoted_history, train_run
 
     project = Project(demoed, demoed.parent / "home")
     promoted = promoted_history(project)
     # the prior (0.5 ROC AUC) as the model, the logistic regression as its baseline: it loses
-    loser = train_run(project, RunConfig("return_model_v1", model="prior", baseline="logistic")).record
-    auc = {k: loser["metrics"][k]["roc_auc"] for k in ("model", "baseline")}
+    result = train_run(project, RunConfig("return_model_v1", model="prior", baseline="logistic"))
+    loser = result.record
+    auc = {k: loser.metric("roc_auc", k) for k in ("model", "baseline")}
     assert auc["model"] == 0.5 < auc["baseline"]
-    text, _ = refused(capsys, demoed, monkeypatch, "promote", loser["run_id"])
-    assert f"run {loser['run_id']} is not promoted: its model loses to its baseline on roc_auc" in text
+    text, _ = refused(capsys, demoed, monkeypatch, "promote", loser.run_id)
+    assert f"run {loser.run_id} is not promoted: its model loses to its baseline on roc_auc" in text
     assert f"model 0.5000, baseline {auc['baseline']:.4f}, by {auc['baseline'] - 0.5:.4f}" in text
     assert "promote it anyway with --force" in text
     assert promoted_history(project) == promoted
     # the demo keeps the user's promotion: it serves its own run explicitly
-    assert (
-        keep_promotion(project, TrainResult(loser["run_id"], project.runs_dir / loser["run_id"], loser))
-        == loser["run_id"]
-    )
+    assert keep_promotion(project, result) == loser.run_id
     assert promoted_history(project) == promoted
-    code, out, _ = run(capsys, demoed, monkeypatch, "promote", loser["run_id"], "--force")
-    assert code == 0 and f"serving run: {loser['run_id']}" in out
+    code, out, _ = run(capsys, demoed, monkeypatch, "promote", loser.run_id, "--force")
+    assert code == 0 and f"serving run: {loser.run_id}" in out
     assert main(["promote", "--rollback", "--project", str(demoed)]) == 0
     assert promoted_history(project) == promoted
 

@@ -59,7 +59,7 @@ def test_copied_then_corrected_data_directory_reads_only_its_own_tables(tiny, tm
     raw_store(copy).ingest("visits", late_visit(), CORRECTION)
     rebuild(copy)
     corrected = build_training_set(copy, SERVICE)
-    assert corrected.sha256 != first and corrected.manifest["as_of"] == "2024-05-01T00:00:00+00:00"
+    assert corrected.sha256 != first and corrected.manifest.as_of == "2024-05-01T00:00:00+00:00"
 
     fresh = Project(tiny, tmp_path / "c")  # the oracle: the same batches in a new directory
     ingest_sources(raw_store(fresh))
@@ -153,7 +153,7 @@ def test_issue13_item1_killed_build_leaves_the_previous_generation_whole(tiny, t
     project = Project(tiny, tmp_path / "h")
     prepare(project)
     before = build_training_set(project, SERVICE)
-    generation = before.manifest["feature_generation"]
+    generation = before.manifest.feature_generation
     assert generation.startswith("g-") and project.feature_tables_dir.is_symlink()
     assert project.feature_tables_dir.resolve().name == generation
 
@@ -171,17 +171,16 @@ def test_issue13_item1_killed_build_leaves_the_previous_generation_whole(tiny, t
     assert written and not written[0].exists()  # it wrote aside, never at the tables' path
     assert project.feature_tables_dir.resolve().name == generation  # the link did not move
     at_first = build_training_set(project, SERVICE, as_of="2024-04-02T00:00:00Z")
-    assert at_first.sha256 == before.sha256 and at_first.manifest["feature_generation"] == generation
+    assert at_first.sha256 == before.sha256 and at_first.manifest.feature_generation == generation
 
     rebuild(project)  # the correction, as one new generation; the hidden leftovers are gone
     after = build_training_set(project, SERVICE)
-    assert after.manifest["feature_generation"] not in {generation, None}
+    assert after.manifest.feature_generation not in {generation, None}
     leftovers = [p.name for p in (project.home / "feature_generations").iterdir() if p.name.startswith(".")]
     assert leftovers == []
     rebuild(project)  # same batches, same content: the same generation name
     assert (
-        build_training_set(project, SERVICE).manifest["feature_generation"]
-        == after.manifest["feature_generation"]
+        build_training_set(project, SERVICE).manifest.feature_generation == after.manifest.feature_generation
     )
 
 
@@ -220,7 +219,7 @@ def test_issue13_item3_engine_source_is_an_input_and_verify_names_environment(ti
     project = Project(tiny, tmp_path / "h")
     prepare(project)
     built = build_training_set(project, SERVICE)
-    engine = built.manifest["inputs"]["environment"]["engine"]
+    engine = built.manifest.environment["engine"]
     assert engine == {"version": featurelock_version(), "source_sha256": same}
     folder = write_training_set(project, built)
     monkeypatch.setattr(environment, "engine_source_sha256", lambda: "sha256:edited")

@@ -183,8 +183,6 @@ def test_issue20_item3_a_training_set_is_refused_over_tables_built_before_a_batc
         r"`featurelock features build`",
     ):
         build_training_set(project, "return_model_v1")
-    assert (
-        build_training_set(project, "return_model_v1", as_of=pinned.manifest["as_of"]).sha256 == pinned.sha256
-    )
+    assert build_training_set(project, "return_model_v1", as_of=pinned.manifest.as_of).sha256 == pinned.sha256
     build_feature_tables(check_lock(project), store, project.feature_tables_dir)
-    assert build_training_set(project, "return_model_v1").manifest["as_of"] == known.isoformat()
+    assert build_training_set(project, "return_model_v1").manifest.as_of == known.isoformat()

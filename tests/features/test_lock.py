@@ -181,7 +181,8 @@ def test_lock_refuses_to_run_over_a_changed_entry(repo):
     tampered[ref] = type(entries[ref])(ref, "sha256:" + "0" * 64)
     lock.write_text(render_lock(tampered))
     problems = lock_violations(catalog, read_lock(lock))
-    assert len(problems) == 1 and problems[0].startswith("plane_age@v1 changed after it was locked")
+    assert [(p.ref, p.kind) for p in problems] == [("plane_age@v1", "changed")]
+    assert problems[0].message.startswith("plane_age@v1 changed after it was locked")
     with pytest.raises(Exception, match=r"only adds new versions; fix these first"):
         add_new_versions(project, catalog)
     assert read_lock(lock)[ref].fingerprint == "sha256:" + "0" * 64  # untouched

@@ -233,7 +233,7 @@ def test_a_service_trains_with_its_knowledge_mode_and_verify_follows_the_manifes
     prepare(project)
     row = build_training_set(project, "return_model_v1")
     plain = build_training_set(project, "return_model_v1", knowledge="as-of")
-    assert row.manifest["knowledge"] == "row" and plain.manifest["knowledge"] == "as-of"
+    assert row.manifest.knowledge == "row" and plain.manifest.knowledge == "as-of"
     assert row.sha256 != plain.sha256
     # a row of the first week's batch sees nothing; the plain join sees what the store knows now
     first = row.frame.sort_values("event_timestamp").iloc[0]
@@ -252,7 +252,7 @@ def test_a_service_trains_with_its_knowledge_mode_and_verify_follows_the_manifes
     import hashlib
     from importlib import metadata
 
-    environment = row.manifest["inputs"]["environment"]
+    environment = row.manifest.environment
     assert environment["requirements_lock_sha256"] == "missing"
     installed = environment["installed"]["distributions"]
     assert f"feast=={metadata.version('feast')}" in installed and installed == sorted(installed)

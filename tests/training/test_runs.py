@@ -41,16 +41,16 @@ def test_same_config_same_model_different_seed_different_model(frame):
     catalog = check_lock(nyc())
     config = check_config(catalog, RunConfig(service="delay_model_v1", params=FAST, seed=1))
     a, b = fit_and_score(catalog, config, frame), fit_and_score(catalog, config, frame)
-    assert a["predictions_sha256"] == b["predictions_sha256"]
-    assert np.array_equal(a["proba"], b["proba"])
+    assert a.predictions_sha256 == b.predictions_sha256
+    assert np.array_equal(a.proba, b.proba)
     from featurelock.training.artifacts import content_sha256
     from featurelock.training.runs import _skops_bytes
 
-    assert content_sha256(_skops_bytes(a["model"])) == content_sha256(_skops_bytes(b["model"]))
+    assert content_sha256(_skops_bytes(a.model)) == content_sha256(_skops_bytes(b.model))
     c = fit_and_score(
         catalog, check_config(catalog, RunConfig(service="delay_model_v1", params=FAST, seed=2)), frame
     )
-    assert c["predictions_sha256"] != a["predictions_sha256"]
+    assert c.predictions_sha256 != a.predictions_sha256
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +124,7 @@ def test_reproduce_passes_on_a_fresh_run_and_after_features_evolve(run_home):
     _, v1 = run_home
     assert reproduce(nyc(), v1.run_id).identical
     v2 = train_run(nyc(), RunConfig(service="delay_model_v2", params=FAST))  # the corrected _v2 feature
-    assert v2.record["holdout_predictions_sha256"] != v1.record["holdout_predictions_sha256"]
+    assert v2.record.holdout_predictions_sha256 != v1.record.holdout_predictions_sha256
     result = reproduce(nyc(), v1.run_id)
     assert result.identical and result.stage is None
 

@@ -15,5 +15,5 @@ def test_spark_profile_training_set_has_the_local_hash(spark, real_home):
     """328,521 entity rows joined on Spark (local[2]) against the same feature tables: the golden
     hash of `featurelock dataset build --service delay_model_v1` on the local profile."""
     built = build_training_set(nyc(real_home), "delay_model_v1", profile="spark")
-    assert built.manifest["rows"] == 328_521
-    assert built.manifest["content_sha256"] == GOLDEN_V1
+    assert built.manifest.rows == 328_521
+    assert built.manifest.content_sha256 == GOLDEN_V1

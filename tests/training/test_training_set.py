@@ -68,7 +68,7 @@ def test_reference_training_set_shape(reference):
     assert list(frame.columns) == [ID, TS, *ENTITY_KEYS, "label", *expected_features]
     assert str(frame["plane_seats_v1"].dtype) == "Int64"  # a nullable integer stays one
     assert frame["plane_seats_v1"].isna().sum() > 0  # unknown and null tailnums
-    assert reference.manifest["as_of"] == INITIAL_KNOWLEDGE_TIME.isoformat()
+    assert reference.manifest.as_of == INITIAL_KNOWLEDGE_TIME.isoformat()
 
 
 def test_store_parity_with_feasts_duckdb_store_on_20000_flights(real_home, monkeypatch):
@@ -162,7 +162,7 @@ def test_as_of_replay_ignores_a_later_correction(reference, real_home, tmp_path,
     replay = build_training_set(nyc(), SERVICE, as_of=INITIAL_KNOWLEDGE_TIME)
     assert replay.sha256 == reference.sha256
     latest = build_training_set(nyc(), SERVICE)
-    assert latest.manifest["as_of"] == K2.isoformat()
+    assert latest.manifest.as_of == K2.isoformat()
     assert latest.sha256 != reference.sha256
     verified = verify_training_set(nyc(), manifest_dir)
     assert verified.identical and verified.diverged == []
