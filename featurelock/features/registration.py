@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from featurelock.core.errors import DefinitionError, FeaturelockError
-from featurelock.core.settings import Profile
+from featurelock.core.settings import Profile, check_profile
 from featurelock.data.schema import CREATED_TS, EVENT_TS
 from featurelock.features.catalog import Catalog
 from featurelock.features.lockfile import check_lock
@@ -64,7 +64,7 @@ def feast_definitions(
                 f"featurelock refuses to register this repository ({type(exc).__name__}):\n{exc}"
             ) from None
         raise
-    profile = profile or os.environ.get("FEATURELOCK_PROFILE", "local")
+    profile = check_profile(profile or os.environ.get("FEATURELOCK_PROFILE", "local"))
     from feast import Entity, FeatureService, FeatureView, Field, ValueType
     from feast.types import Float64, Int64, String
 

@@ -75,3 +75,44 @@ def test_every_path_the_readme_and_docs_cite_exists():
             if not any(p.exists() for p in here) and "<" not in cited and cited not in NOT_FILES:
                 missing.append(f"{document.name}: {cited}")
     assert missing == []
+
+
+DOTTED = re.compile(r"(?<![\w.])featurelock(?:\.[A-Za-z_]\w*)+")
+#: Dotted names the docs give that are not modules: MLflow tags featurelock writes.
+NOT_MODULES = {"featurelock.run_id"}
+
+
+def resolves(dotted: str) -> bool:
+    """A module of the engine, or a name inside one (``featurelock.core.errors.LockError``)."""
+    import importlib
+
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj: object = importlib.import_module(".".join(parts[:cut]))
+        except ModuleNotFoundError:
+            continue
+        for name in parts[cut:]:
+            if not hasattr(obj, name):
+                return False
+            obj = getattr(obj, name)
+        return True
+    return False
+
+
+def test_every_module_the_readme_and_docs_cite_exists():
+    """Issue 23, item 6: a doc that names a module or a name of the engine names one that exists
+    (``featurelock.pipeline`` was cited after it was gone)."""
+    documents = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
+    missing = [
+        f"{document.name}: {dotted}"
+        for document in documents
+        for dotted in sorted(set(DOTTED.findall(document.read_text(encoding="utf-8"))) - NOT_MODULES)
+        if not resolves(dotted)
+    ]
+    assert missing == []
+
+
+def test_the_module_reader_tells_a_gone_module_from_a_name():
+    assert resolves("featurelock.core.errors.LockError") and resolves("featurelock.api")
+    assert not resolves("featurelock.pipeline") and not resolves("featurelock.core.errors.Nope")
