@@ -60,6 +60,30 @@ def test_common_options_are_accepted_before_and_after_the_subcommand(tiny, tmp_p
     assert before["services"] == ["return_model_v1"] and before["fingerprint"].startswith("sha256:")
 
 
+def test_the_innermost_common_option_wins_and_the_environment_is_the_outermost(
+    tiny, tmp_path, capsys, monkeypatch
+):
+    """Issue 23, item 3: click's own context carries --project/--profile from the root, a group and
+    the command (the innermost given wins); FEATURELOCK_PROFILE is read as the root's option."""
+    monkeypatch.setenv("FEATURELOCK_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("FEATURELOCK_PROJECT", str(tmp_path / "nowhere"))
+    assert main(["runs", "--json", "--project", str(tiny)]) == 0  # the command's over the environment's
+    assert json.loads(capsys.readouterr().out) == []
+    monkeypatch.setenv("FEATURELOCK_PROJECT", str(tiny))
+    monkeypatch.setenv("FEATURELOCK_PROFILE", "staging")  # read as the root's --profile: refused as it is
+    assert main(["runs"]) == 2
+    assert "Invalid value for '--profile'" in capsys.readouterr().err
+    monkeypatch.setenv("FEATURELOCK_PROFILE", "production")  # simulate runs on the local profile only
+    assert main(["simulate"]) == 2
+    assert "--profile production: simulate replays the timeline" in capsys.readouterr().err
+    assert main(["simulate", "--profile", "local"]) == 2  # the command's wins: it goes on, to the run
+    assert "simulate serves a trained run, and none is promoted" in capsys.readouterr().err
+    assert main(["dataset", "--profile", "local", "verify", str(tmp_path / "none.json")]) == 2  # a group's
+    assert "does not exist; pass a manifest.json or its folder" in capsys.readouterr().err
+    assert main(["--profile", "spark", "runs", "--profile", "local", "--json"]) == 0  # the command's wins
+    assert json.loads(capsys.readouterr().out) == []
+
+
 BAD = [
     (["--profile", "staging", "runs"], 2, "Invalid value for '--profile'"),
     (["serve", "--port", "70000"], 2, "70000 is not in the range 1<=x<=65535"),
