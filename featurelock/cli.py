@@ -487,7 +487,7 @@ def serve(ctx: click.Context, host: str, port: int, run: str | None, workers: in
 def parity(ctx: click.Context, sample: int, at: str | None, as_json: bool) -> None:
     c = Here(ctx, as_json)
     report = api.parity(c.project, sample, at, profile=c.profile, progress=c.out)
-    c.out.document(render.parity_document(report)) if as_json else c.out.lines(render.parity(report))
+    c.out.document(render.check_document(report)) if as_json else c.out.lines(render.parity(report))
     if report.mismatches != 0:
         ctx.exit(1)
 
@@ -506,7 +506,7 @@ def parity(ctx: click.Context, sample: int, at: str | None, as_json: bool) -> No
 def replay(ctx: click.Context, log: str, knowledge: str | None, as_json: bool) -> None:
     c = Here(ctx, as_json)
     report = api.replay(c.project, log, knowledge=knowledge or "as-of", profile=c.profile, progress=c.out)
-    c.out.document(render.replay_document(report)) if as_json else c.out.lines(render.replayed(report))
+    c.out.document(render.check_document(report)) if as_json else c.out.lines(render.replayed(report))
     if report.mismatches != 0:
         ctx.exit(1)
 

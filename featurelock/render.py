@@ -89,12 +89,16 @@ def parity(report: ParityReport) -> list[str]:
     lines.append(
         f"    {'predictions (served vs research)':<32} {report.rows:>9,} {report.prediction_mismatches:>11,}"
     )
-    lines += [f"    e.g. {example}" for example in report.examples]
-    lines.append(f"{report.mismatches} mismatches")
-    return lines
+    return lines + verdict(report)
 
 
-def parity_document(report: ParityReport) -> dict[str, Any]:
+def verdict(report: ParityReport | ReplayReport) -> list[str]:
+    """A check's examples of what differed, then its count: the line a script greps for."""
+    return [*(f"    e.g. {example}" for example in report.examples), f"{report.mismatches} mismatches"]
+
+
+def check_document(report: ParityReport | ReplayReport) -> dict[str, Any]:
+    """A check's ``--json`` document: its fields and its count of mismatches."""
     return {**asdict(report), "mismatches": report.mismatches}
 
 
@@ -108,13 +112,7 @@ def replayed(report: ReplayReport) -> list[str]:
             f"    {report.backdated:,} backdated (served after newer values were materialized): "
             f"{report.backdated_missing} feature(s) missing for that reason, compared like with like"
         )
-    lines += [f"    e.g. {example}" for example in report.examples]
-    lines.append(f"{report.mismatches} mismatches")
-    return lines
-
-
-def replay_document(report: ReplayReport) -> dict[str, Any]:
-    return {**asdict(report), "mismatches": report.mismatches}
+    return lines + verdict(report)
 
 
 def simulated(report: SimulationReport) -> list[str]:

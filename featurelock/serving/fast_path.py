@@ -83,6 +83,42 @@ def compile_preprocessing(pipeline: Pipeline) -> Callable[[np.ndarray], np.ndarr
     return transform
 
 
+def batch_independent(model: Any) -> bool:
+    """Whether ``predict_proba`` of a batch equals its rows' one by one, bit for bit: trees and the
+    prior compute each row alone. A model that multiplies matrices (a linear model, a network) may
+    not: BLAS can sum a row's products in another order for another batch shape (measured: a
+    logistic regression's probability for one row alone and in a batch of three differed in the
+    last bit on this machine kind's CPU, and not on another's)."""
+    from sklearn.dummy import DummyClassifier
+    from sklearn.ensemble import (
+        ExtraTreesClassifier,
+        GradientBoostingClassifier,
+        HistGradientBoostingClassifier,
+        RandomForestClassifier,
+    )
+    from sklearn.tree import BaseDecisionTree
+
+    kinds = (
+        BaseDecisionTree,
+        DummyClassifier,
+        ExtraTreesClassifier,
+        GradientBoostingClassifier,
+        HistGradientBoostingClassifier,
+        RandomForestClassifier,
+    )
+    return isinstance(model, kinds)
+
+
+def proba_by_row(estimator: Any, x: np.ndarray, model: Any = None) -> np.ndarray:
+    """``estimator.predict_proba(x)`` where every row's probability is the one it gets alone (a
+    C-contiguous one-row matrix), as a single ``/predict`` computes it: a batch, a parity check and
+    a replay then give each row the same bits. ``model``: the final estimator that decides whether
+    a batch may be computed at once (default: ``estimator`` itself)."""
+    if len(x) <= 1 or batch_independent(estimator if model is None else model):
+        return estimator.predict_proba(x)
+    return np.vstack([estimator.predict_proba(np.ascontiguousarray(x[i : i + 1])) for i in range(len(x))])
+
+
 def probe_matrix(width: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     x = rng.normal(0, 50, size=(64, width)).round(2)
@@ -100,7 +136,7 @@ class FastPredictor:
         from featurelock.serving.forest import compile_forest
 
         self.pipeline = pipeline
-        self.model: Any = pipeline.named_steps["model"]
+        self.model: Any = pipeline.named_steps["model"]  # a model spec's pipeline: prepare, then model
         compiled = compile_preprocessing(pipeline)
         probe = probe_matrix(width)
         prepared = pipeline.named_steps["prepare"].transform(probe)
@@ -121,9 +157,16 @@ class FastPredictor:
         return self.transform is not None
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """What is served: the compiled parts where they are exact, each row as if alone."""
         if self.transform is None:
-            return self.pipeline.predict_proba(x)
+            return self.research_proba(x)
         prepared = self.transform(x)
         if self.forest is not None:
             return self.forest.predict_proba(prepared)
-        return self.model.predict_proba(prepared)
+        return proba_by_row(self.model, prepared)
+
+    def research_proba(self, x: np.ndarray) -> np.ndarray:
+        """The research pipeline as scikit-learn runs it (nothing compiled), each row as if alone:
+        what parity and replay compare the served probabilities with."""
+        prepare = self.pipeline.named_steps["prepare"]
+        return proba_by_row(self.model, prepare.transform(x))

@@ -80,7 +80,8 @@ def offline_frame(
 
 
 def research_probabilities(predictor: Predictor, frame: pd.DataFrame) -> np.ndarray:
-    return predictor.pipeline.predict_proba(model_input(frame, predictor.columns, predictor.categories))[:, 1]
+    """The research pipeline's probabilities for ``frame``, each row as if alone (``FastPredictor``)."""
+    return predictor.fast.research_proba(model_input(frame, predictor.columns, predictor.categories))[:, 1]
 
 
 def population_requests(predictor: Predictor, sample: int, at: object, seed: int) -> list[Request]:
