@@ -41,6 +41,8 @@ class ServicePlan:
     inputs: Mapping[str, RequestInput]  # the request inputs its request features read
     lookups: tuple[LookedUp, ...]  # join keys read from another view first, in declaration order
     encodings: Mapping[str, str]  # model column -> "onehot" or "ordinal" (categorical columns only)
+    feast_columns: tuple[str, ...]  # the features' columns, in service order (read on every request)
+    request_columns: tuple[str, ...]  # the request features' columns, in service order
 
     @property
     def name(self) -> str:
@@ -54,14 +56,6 @@ class ServicePlan:
     @property
     def knowledge(self) -> str:
         return self.service.knowledge
-
-    @property
-    def feast_columns(self) -> list[str]:
-        return [s.column for s in self.features]
-
-    @property
-    def request_columns(self) -> list[str]:
-        return [s.column for s in self.request_features]
 
     @property
     def model_columns(self) -> list[str]:
@@ -91,6 +85,8 @@ def resolve(catalog: Catalog, service: str | Service) -> ServicePlan:
         inputs=_inputs(spec, catalog, population, request_features),
         lookups=lookups,
         encodings={column: how for column, how in encodings.items() if how},
+        feast_columns=tuple(s.column for s in features),
+        request_columns=tuple(s.column for s in request_features),
     )
 
 
