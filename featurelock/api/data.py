@@ -12,6 +12,7 @@ from featurelock.results import Registered
 if TYPE_CHECKING:
     from featurelock.data.store import IngestResult
     from featurelock.features.build import ViewTable
+    from featurelock.features.catalog import Catalog
 
 
 def _server_first(project: Project, profile: Profile) -> None:
@@ -89,11 +90,15 @@ def build_features(
     progress : Progress, optional
         Receives the steps and their lines.
     """
+    return _build(project, full, profile, lines_of(progress))[1]
+
+
+def _build(project: Project, full: bool, profile: Profile, out: Progress) -> tuple[Catalog, list[ViewTable]]:
+    """The lock checked (once), then the tables built: the catalog checked, and the tables."""
     from featurelock.features.build import build_feature_tables
     from featurelock.features.lockfile import check_lock
     from featurelock.training.dataset import raw_store
 
-    out = lines_of(progress)
     _server_first(project, profile)
     with out.step("check features.lock"):
         catalog = check_lock(project)
@@ -114,7 +119,7 @@ def build_features(
 
         with out.step("load the feature tables into PostgreSQL"):
             publish_feature_tables(project, progress=out.say)
-    return tables
+    return catalog, tables
 
 
 def apply(
@@ -135,9 +140,9 @@ def apply(
     from featurelock.features import feast_repo
 
     out = lines_of(progress)
-    tables = build_features(project, profile=profile, progress=out)
+    catalog, tables = _build(project, False, profile, out)
     with out.step(f"feast apply (profile {profile})"):
-        feast_repo.apply(project, profile)
+        feast_repo.apply(project, profile, catalog)  # Feast's import of the definitions checks it too
     return tables
 
 

@@ -13,13 +13,16 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from featurelock.core.errors import ValidationError
 from featurelock.core.settings import Profile, check_profile
 from featurelock.features.project import Project
+
+if TYPE_CHECKING:
+    from featurelock.features.catalog import Catalog
 
 DUCKDB_STORE = "featurelock.stores.duckdb_offline.FeaturelockDuckDBOfflineStore"
 SPARK_STORE = "featurelock.stores.spark_offline.FeaturelockSparkOfflineStore"
@@ -187,8 +190,9 @@ def _inside_repo(project: Project, profile: Profile) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def apply(project: Project, profile: Profile = Profile.LOCAL) -> None:
-    """``feast apply`` on the project's repo (the lock check runs when definitions load)."""
+def apply(project: Project, profile: Profile = Profile.LOCAL, catalog: Catalog | None = None) -> None:
+    """``feast apply`` on the project's repo (the lock check runs when definitions load); the data
+    directory remembers the versions applied (``catalog``: the caller's, checked already)."""
     from feast.repo_operations import apply_total
 
     project.home.mkdir(parents=True, exist_ok=True)
@@ -200,7 +204,7 @@ def apply(project: Project, profile: Profile = Profile.LOCAL) -> None:
         apply_total(repo_config(project, profile), project.feature_repo, skip_source_validation=True)
     from featurelock.features.lockfile import check_lock, remember_applied
 
-    remember_applied(project, check_lock(project))  # the data directory remembers what it applied
+    remember_applied(project, catalog or check_lock(project))  # the data directory remembers it
 
 
 def plan(project: Project, profile: Profile = Profile.LOCAL) -> None:

@@ -33,6 +33,7 @@ from featurelock.data.store import RawStore
 from featurelock.features import feast_repo
 from featurelock.features.build import build_feature_tables
 from featurelock.features.lockfile import check_lock
+from featurelock.features.population import PopulationSpec
 from featurelock.features.project import Project
 from featurelock.serving.log import PredictionLog, log_path
 from featurelock.serving.materialize import materialize
@@ -178,7 +179,7 @@ def simulate(
     shutil.copytree(run_path, sim.runs_dir / record.run_id)
     promote(sim, record.run_id)
     service = project.service(record.service)
-    population = _population(sim, service.population, batches, folder / "population-raw")
+    population = _population(sim, catalog.population(service.population), batches, folder / "population-raw")
     store = RawStore(sim.raw_dir, sim.sources)
     log = PredictionLog(log_path(sim.home, "local"))
     predictor: Predictor | None = None
@@ -224,9 +225,8 @@ def simulate(
     )
 
 
-def _population(sim: Project, ref: str, batches: list[Batch], folder: Path) -> pd.DataFrame:
+def _population(sim: Project, spec: PopulationSpec, batches: list[Batch], folder: Path) -> pd.DataFrame:
     """The population over the whole timeline (what the callers will ask about, in time order)."""
-    spec = check_lock(sim).population(ref)
     store = RawStore(folder, sim.sources)
     last = batches[-1].known
     for table in spec.sources:

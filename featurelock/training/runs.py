@@ -231,7 +231,7 @@ def report_sections(
 
 def run_specs(path: Path, record: RunRecord) -> dict[str, ModelSpec]:
     """The specs a run needs beyond the project's: its ad-hoc estimator's, rebuilt from the run."""
-    if "estimator" not in record:
+    if record.estimator is None:
         return {}
     spec = load_estimator(path, record.estimator)
     return {spec.name: spec}

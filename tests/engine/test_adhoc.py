@@ -43,7 +43,7 @@ def test_an_adhoc_estimator_is_recorded_reproduced_and_served(project):
     _, record = read_run(project, run.run_id)
     assert record.model_spec == "adhoc:sklearn.ensemble._forest.RandomForestClassifier"
     assert record.estimator is not None and record.estimator["trusted_types"] == [TREE]
-    assert record["estimator"]["params"]["n_estimators"] == "15"
+    assert record.estimator["params"]["n_estimators"] == "15"
     again = train_run(
         project, RunConfig(service="return_model_v1"), estimator=forest(), trusted_types=(TREE,)
     )
