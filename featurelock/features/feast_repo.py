@@ -8,16 +8,13 @@ project it was opened on, and the server settings of the production profile.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from featurelock.core.errors import ValidationError
+from featurelock.core.errors import DefinitionError, ValidationError
 from featurelock.core.settings import Profile, check_profile
 from featurelock.features.project import Project
 
@@ -167,49 +164,88 @@ def feature_store(
     )
 
 
-@contextlib.contextmanager
-def _inside_repo(project: Project, profile: Profile) -> Iterator[None]:
-    """Feast imports ``definitions.py`` by module name: give it the project's repo, afresh (a cached
-    import would skip the lock check), with the data directory and profile featurelock uses."""
-    before_cwd, before_path = Path.cwd(), list(sys.path)
-    saved = {k: os.environ.get(k) for k in ("FEATURELOCK_PROFILE", "FEATURELOCK_HOME")}
-    sys.path.insert(0, str(project.feature_repo))
-    sys.modules.pop("definitions", None)
-    os.environ["FEATURELOCK_PROFILE"] = profile
-    os.environ["FEATURELOCK_HOME"] = str(project.home)
-    try:
-        yield
-    finally:
-        os.chdir(before_cwd)
-        sys.path[:] = before_path
-        sys.modules.pop("definitions", None)
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+def repo_contents(project: Project, profile: Profile, catalog: Catalog) -> Any:
+    """The repository featurelock registers: the Feast objects generated from the checked catalog
+    for ``profile``, as Feast's ``RepoContents`` (sorted by name, as Feast collects a module's).
+
+    Given to Feast in process, with every setting an argument: Feast's own import of
+    ``feature_repo/definitions.py`` is for plain ``feast apply``, where the user's environment
+    (``FEATURELOCK_PROFILE``, ``FEATURELOCK_HOME``) chooses the profile and data directory."""
+    from feast import Entity, FeatureService, FeatureView
+    from feast import Project as FeastProject
+    from feast.data_source import DataSource
+    from feast.repo_contents import RepoContents
+    from feast.repo_operations import get_repo_files
+
+    from featurelock.features.registration import feast_objects
+
+    others = sorted(
+        str(p.relative_to(project.feature_repo))
+        for p in get_repo_files(project.feature_repo)
+        if p.name != "definitions.py"
+    )
+    if others:  # Feast would remove from the registry what featurelock does not hand it
+        raise DefinitionError(
+            f"{project.feature_repo} holds Python files besides definitions.py: {others}. featurelock "
+            "registers only the definitions it generates from features/, and applying would remove "
+            "any other object from the registry. Declare them under features/, or move them out of "
+            "feature_repo/ (or list them in feature_repo/.feastignore)."
+        )
+    objects = feast_objects(project, catalog, profile)
+    ordered = [objects[name] for name in sorted(objects)]
+    config = repo_config(project, profile)
+    description = getattr(config, "project_description", None) or ""
+    return RepoContents(
+        projects=[FeastProject(name=config.project, description=description)],
+        data_sources=[o for o in ordered if isinstance(o, DataSource)],
+        entities=[o for o in ordered if isinstance(o, Entity)],
+        feature_views=[o for o in ordered if isinstance(o, FeatureView)],
+        feature_services=[o for o in ordered if isinstance(o, FeatureService)],
+        on_demand_feature_views=[],
+        stream_feature_views=[],
+        label_views=[],
+        permissions=[],
+    )
 
 
 def apply(project: Project, profile: Profile = Profile.LOCAL, catalog: Catalog | None = None) -> None:
-    """``feast apply`` on the project's repo (the lock check runs when definitions load); the data
-    directory remembers the versions applied (``catalog``: the caller's, checked already)."""
-    from feast.repo_operations import apply_total
+    """``feast apply`` of the project's generated definitions for ``profile`` (the lock checked
+    first, unless the caller hands its checked ``catalog``); the data directory remembers the
+    versions applied."""
+    from feast import FeatureStore
+    from feast.repo_operations import apply_total_with_repo_instance
 
+    from featurelock.features.lockfile import check_lock, remember_applied
+
+    catalog = catalog or check_lock(project)
     project.home.mkdir(parents=True, exist_ok=True)
     if profile == Profile.PRODUCTION:
         from featurelock.stores.pg import ensure_schema
 
         ensure_schema(production_settings(project))
-    with _inside_repo(project, profile):
-        apply_total(repo_config(project, profile), project.feature_repo, skip_source_validation=True)
-    from featurelock.features.lockfile import check_lock, remember_applied
-
-    remember_applied(project, catalog or check_lock(project))  # the data directory remembers it
+    repo = repo_contents(project, profile, catalog)
+    store = FeatureStore(config=repo_config(project, profile))
+    apply_total_with_repo_instance(
+        store, store.config.project, store.registry, repo, skip_source_validation=True
+    )
+    remember_applied(project, catalog)  # the data directory remembers what it applied
 
 
 def plan(project: Project, profile: Profile = Profile.LOCAL) -> None:
-    from feast.repo_operations import plan as feast_plan
+    """``feast plan`` of the project's generated definitions for ``profile`` (printed by Feast)."""
+    import click
+    from feast import FeatureStore
 
+    from featurelock.features.lockfile import check_lock
+    from featurelock.stores.feast_private import provider_of
+
+    catalog = check_lock(project)
     project.home.mkdir(parents=True, exist_ok=True)
-    with _inside_repo(project, profile):
-        feast_plan(repo_config(project, profile), project.feature_repo, skip_source_validation=False)
+    repo = repo_contents(project, profile, catalog)
+    store = FeatureStore(config=repo_config(project, profile))
+    provider = provider_of(store)
+    for view in repo.feature_views:  # as Feast's plan: each view's source must suit the offline store
+        provider.validate_data_source(store.config, view.batch_source)
+    registry_diff, infra_diff, _ = store.plan(repo)
+    click.echo(registry_diff.to_string())
+    click.echo(infra_diff.to_string())

@@ -50,10 +50,12 @@ def _source(view: Any, profile: Profile, project: Project) -> Any:
 def feast_definitions(
     root: str | Path | Project, catalog: Catalog | None = None, profile: Profile | None = None
 ) -> dict[str, Any]:
-    """Name -> Feast object, for every entity, source, view and service. Checks the lock first.
+    """Name -> Feast object, for every entity, source, view and service; what a project's
+    ``feature_repo/definitions.py`` binds when Feast imports it. Checks the lock first.
 
-    ``profile`` (default: ``$FEATURELOCK_PROFILE`` or ``local``) only chooses where the feature
-    tables are read from; entities, views, services and fingerprints are the same on every profile.
+    ``profile`` (default: ``$FEATURELOCK_PROFILE`` or ``local``: the user's setting under plain
+    ``feast apply``) only chooses where the feature tables are read from; entities, views, services
+    and fingerprints are the same on every profile.
     """
     project = root if isinstance(root, Project) else Project(root)
     try:
@@ -64,7 +66,13 @@ def feast_definitions(
                 f"featurelock refuses to register this repository ({type(exc).__name__}):\n{exc}"
             ) from None
         raise
-    profile = check_profile(profile or os.environ.get("FEATURELOCK_PROFILE", "local"))
+    return feast_objects(
+        project, catalog, check_profile(profile or os.environ.get("FEATURELOCK_PROFILE", "local"))
+    )
+
+
+def feast_objects(project: Project, catalog: Catalog, profile: Profile) -> dict[str, Any]:
+    """Name -> Feast object generated from a checked ``catalog`` for ``profile``."""
     from feast import Entity, FeatureService, FeatureView, Field, ValueType
     from feast.types import Float64, Int64, String
 
