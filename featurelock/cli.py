@@ -23,7 +23,7 @@ import click
 
 from featurelock import api, render
 from featurelock.core.errors import FeaturelockError
-from featurelock.core.settings import PROFILES, Profile, check_profile
+from featurelock.core.settings import PROFILES, Profile, Settings, check_profile
 
 KNOWLEDGE_HELP = (
     "as-of: every row sees what was known at --as-of; row: each row also sees only feature rows "
@@ -136,18 +136,27 @@ def common(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class Here:
-    """What a command works on: the project (found once, when first asked), the profile, the output."""
+    """What a command works on: its settings (read once from click's context), the project (found
+    when first asked), the output."""
 
     def __init__(self, ctx: click.Context, as_json: bool = False) -> None:
-        self.project_arg = ctx.meta.get(SETTING.format("project"))
-        self.profile = check_profile(ctx.meta.get(SETTING.format("profile"), Profile.LOCAL))
+        meta = ctx.meta
+        self.settings = Settings(
+            project=meta.get(SETTING.format("project")),
+            profile=check_profile(meta.get(SETTING.format("profile"), Profile.LOCAL)),
+            debug=bool(meta.get(SETTING.format("debug"), False)),
+        )
         self.out = Output(as_json)
         self._project: Any = None
 
     @property
+    def profile(self) -> Profile:
+        return self.settings.profile
+
+    @property
     def project(self) -> Any:
         if self._project is None:
-            self._project = api.open_project(self.project_arg)
+            self._project = api.open_project(self.settings.project)
         return self._project
 
 
@@ -593,13 +602,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         exc.show()
         return exc.exit_code
     except Exception as exc:  # one line, never a traceback, unless --debug
-        if "--debug" in (argv if argv is not None else sys.argv[1:]):
+        if "--debug" in (argv if argv is not None else sys.argv[1:]) or _debug_from_environment():
             raise
         click.echo(f"featurelock: error: {one_line(exc)}", err=True)
         return 2 if isinstance(exc, FeaturelockError) else 1
     if isinstance(returned, int) and not isinstance(returned, bool):
         return returned
     return 0
+
+
+def _debug_from_environment() -> bool:
+    """FEATURELOCK_DEBUG as click reads it for --debug (1, true, yes, on)."""
+    value = os.environ.get("FEATURELOCK_DEBUG", "")
+    try:
+        return bool(value) and bool(click.BOOL.convert(value, None, None))
+    except click.BadParameter:
+        return False
 
 
 def one_line(exc: BaseException) -> str:

@@ -8,6 +8,7 @@ command's options and by a project's ``feature_repo/definitions.py`` under plain
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from featurelock.core.errors import ValidationError
@@ -36,3 +37,14 @@ def check_profile(profile: object) -> Profile:
             f"profile={profile!r} is not a profile; expected one of {list(PROFILES)} "
             "(set it with --profile or FEATURELOCK_PROFILE)."
         ) from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a command runs with, resolved once from its options and the environment: the project
+    directory (None: found from the working directory up), the store profile, and whether an error
+    shows its traceback. Built by the command line; the API takes each as an argument."""
+
+    project: str | None = None
+    profile: Profile = Profile.LOCAL
+    debug: bool = False

@@ -753,3 +753,15 @@ def test_issue20_item2_a_damaged_feature_table_is_one_line(demoed, capsys, monke
         assert "InvalidInputException" not in out + err and "Traceback" not in out + err
     finally:
         table.write_bytes(original)
+
+
+def test_featurelock_debug_in_the_environment_shows_the_traceback(tiny, tmp_path, capsys, monkeypatch):
+    """Issue 23, item 3: --debug is read from FEATURELOCK_DEBUG like every root option."""
+    from featurelock.core.errors import NotFoundError
+
+    monkeypatch.setenv("FEATURELOCK_HOME", str(tmp_path / "home"))
+    assert main(["lineage", "nope@v1", "--project", str(tiny)]) == 2  # one line
+    assert "featurelock: error: Unknown feature version 'nope@v1'" in capsys.readouterr().err
+    monkeypatch.setenv("FEATURELOCK_DEBUG", "1")
+    with pytest.raises(NotFoundError, match=r"Unknown feature version 'nope@v1'"):
+        main(["lineage", "nope@v1", "--project", str(tiny)])
