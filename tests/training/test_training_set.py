@@ -186,7 +186,7 @@ def test_verify_names_source_data_when_raw_rows_are_edited_behind_the_store(
     stages = {stage for stage, _ in verified.diverged}
     assert stages == {"source data"}
     assert any(change.startswith("raw.planes") for _, change in verified.diverged)
-    assert read_manifest(manifest_dir)["content_sha256"] == reference.sha256
+    assert read_manifest(manifest_dir).content_sha256 == reference.sha256
 
 
 def test_bad_requests_fail_before_any_work(real_home):
