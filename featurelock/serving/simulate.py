@@ -30,7 +30,7 @@ from featurelock.core.errors import NotFoundError, ValidationError
 from featurelock.data.batches import Batch, timeline
 from featurelock.data.schema import EVENT_TS
 from featurelock.data.store import RawStore
-from featurelock.features import feast_repo
+from featurelock.features import registration
 from featurelock.features.build import build_feature_tables
 from featurelock.features.lockfile import check_lock
 from featurelock.features.population import PopulationSpec
@@ -148,7 +148,7 @@ def receive(
     build_feature_tables(catalog, store, project.feature_tables_dir)
     built = time.perf_counter()
     if first:
-        feast_repo.apply(project)
+        registration.apply(project)
     before = time.perf_counter()
     materialize(project, end=batch.known)
     return ingested - began, built - ingested, time.perf_counter() - before

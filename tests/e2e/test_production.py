@@ -20,7 +20,7 @@ import redis
 
 from featurelock.core.errors import StoreUnavailableError
 from featurelock.data.store import RawStore
-from featurelock.features import feast_repo
+from featurelock.features import feast_repo, registration
 from featurelock.features.publish import publish_feature_tables, publish_raw
 from featurelock.serving.parity import parity
 from featurelock.serving.predictor import Predictor
@@ -54,8 +54,8 @@ def prod_home(real_home, tmp_path_factory) -> Iterator[Path]:
     try:
         publish_raw(nyc(), RawStore(nyc().raw_dir, nyc().sources))
         publish_feature_tables(nyc())
-        feast_repo.apply(nyc(), "production")
-        feast_repo.apply(nyc(), "local")
+        registration.apply(nyc(), "production")
+        registration.apply(nyc(), "local")
         promote(nyc(), train_run(nyc(), RunConfig(service=SERVICE, params={"max_iter": 20})).run_id)
         yield home
     finally:
@@ -115,9 +115,9 @@ def test_postgres_unreachable_names_host_and_port_and_writes_nothing(prod_home, 
 def _apply_in_subprocess(repo: Path, home: Path) -> subprocess.Popen:
     env = {**os.environ, "FEATURELOCK_HOME": str(home), "PYTHONPATH": str(repo)}
     code = (
-        "import sys; from featurelock.features import feast_repo;"
+        "import sys; from featurelock.features import registration;"
         "from featurelock.features.project import Project;"
-        "feast_repo.apply(Project(sys.argv[1]), 'production')"
+        "registration.apply(Project(sys.argv[1]), 'production')"
     )
     return subprocess.Popen(
         [sys.executable, "-c", code, str(repo)],

@@ -11,7 +11,7 @@ import pytest
 
 from featurelock.cli import main
 from featurelock.data.ingest import ingest_sources
-from featurelock.features import feast_repo
+from featurelock.features import registration
 from featurelock.features.build import build_feature_tables
 from featurelock.features.lockfile import check_lock
 from featurelock.features.project import Project
@@ -49,12 +49,12 @@ def test_issue20_item10_two_projects_with_a_view_of_the_same_name_keep_their_own
     try:
         local = {}
         for project in (a, b):
-            feast_repo.apply(project, "local")
+            registration.apply(project, "local")
             local[project.root.name] = build_training_set(project, "return_model_v1").sha256
         for project in (a, b):  # b after a: with one shared schema, b's tables would replace a's
             publish_raw(project, raw_store(project))
             publish_feature_tables(project)
-            feast_repo.apply(project, "production")
+            registration.apply(project, "production")
         assert local[names[0]] != local[names[1]]
         for project in (a, b):
             built = build_training_set(project, "return_model_v1", profile="production")

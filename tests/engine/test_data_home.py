@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from featurelock.data.ingest import ingest_sources
-from featurelock.features import feast_repo
+from featurelock.features import registration
 from featurelock.features.build import build_feature_tables
 from featurelock.features.lockfile import check_lock
 from featurelock.features.project import Project
@@ -27,7 +27,7 @@ def prepare(project: Project) -> None:
 
 def rebuild(project: Project) -> None:
     build_feature_tables(check_lock(project), raw_store(project), project.feature_tables_dir)
-    feast_repo.apply(project)
+    registration.apply(project)
 
 
 def late_visit() -> pd.DataFrame:

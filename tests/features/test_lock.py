@@ -364,10 +364,10 @@ def test_issue20_item5_a_hand_edited_lock_entry_is_refused_by_what_the_data_dire
     `featurelock apply` and plain `feast apply` (only git history, read by `featurelock lock`, saw
     it). Now the data directory remembers every version it applied, and the lock check reads it."""
     from featurelock.core.errors import LockError
-    from featurelock.features import feast_repo
+    from featurelock.features import registration
 
     home = repo / "feature_repo" / "data"  # the data directory plain `feast apply` uses below
-    feast_repo.apply(Project(repo, home))  # applied once: the data directory remembers plane_seats@v1
+    registration.apply(Project(repo, home))  # applied once: the data directory remembers plane_seats@v1
     edit(repo, "features/plane/plane_seats_v1.py", "seats AS value", "seats - 1 AS value")
     new = discover(Project(repo)).fingerprints()["plane_seats@v1"]
     lock = repo / "features.lock"

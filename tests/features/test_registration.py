@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from featurelock.features import feast_repo
+from featurelock.features import feast_repo, registration
 from featurelock.features.project import Project
 from featurelock.scaffold import init_project
 
@@ -49,7 +49,7 @@ def test_featurelock_apply_registers_what_plain_feast_apply_does(tmp_path, monke
     mark = root / "feature_repo" / "imported"
     monkeypatch.setenv("FEATURELOCK_PROFILE", "staging")  # not a profile: never read by featurelock apply
     before = {k: v for k, v in os.environ.items() if k.startswith("FEATURELOCK")}
-    feast_repo.apply(ours)
+    registration.apply(ours)
     assert {k: v for k, v in os.environ.items() if k.startswith("FEATURELOCK")} == before
     assert not mark.exists()  # Feast never imported definitions.py: nothing went through it
     env = {k: v for k, v in os.environ.items() if k != "FEATURELOCK_PROFILE"}
@@ -73,7 +73,7 @@ def test_other_feast_code_in_the_repo_is_refused_before_anything_is_registered(t
     (root / "feature_repo" / "extra.py").write_text("from feast import Entity\nthing = Entity(name='x')\n")
     project = Project(root, tmp_path / "home")
     with pytest.raises(DefinitionError, match=r"holds Python files besides definitions.py: \['extra.py'\]"):
-        feast_repo.apply(project)
+        registration.apply(project)
     assert (
         not (project.home / "registry.db").exists()
         and not (project.home / "applied-fingerprints.json").exists()

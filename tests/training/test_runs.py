@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from featurelock.data.store import RawStore
-from featurelock.features import feast_repo
+from featurelock.features import registration
 from featurelock.features.build import build_feature_tables
 from featurelock.features.lockfile import check_lock
 from featurelock.training.dataset import build_training_set
@@ -63,7 +63,7 @@ def run_home(real_home, tmp_path_factory):
         shutil.copytree(real_home / part, home / part)
     before = os.environ["FEATURELOCK_HOME"]
     os.environ["FEATURELOCK_HOME"] = str(home)
-    feast_repo.apply(nyc())
+    registration.apply(nyc())
     v1 = train_run(nyc(), RunConfig(service="delay_model_v1", params=FAST))
     yield home, v1
     os.environ["FEATURELOCK_HOME"] = before

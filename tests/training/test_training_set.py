@@ -14,7 +14,7 @@ import pytest
 
 from featurelock.core.errors import NotFoundError, ValidationError
 from featurelock.data.store import RawStore
-from featurelock.features import feast_repo
+from featurelock.features import feast_repo, registration
 from featurelock.features.build import build_feature_tables
 from featurelock.features.catalog import discover
 from featurelock.features.lockfile import check_lock
@@ -123,7 +123,7 @@ def test_hash_is_the_same_after_reingesting_shuffled_raw_rows(reference, tmp_pat
     for i, (table, frame) in enumerate(reversed(nycflights_batches())):
         store.ingest(table, frame.sample(frac=1, random_state=i), INITIAL_KNOWLEDGE_TIME)
     build_feature_tables(check_lock(nyc()), store, home / "features")
-    feast_repo.apply(nyc())
+    registration.apply(nyc())
     assert build_training_set(nyc(), SERVICE).sha256 == reference.sha256
 
 
@@ -150,7 +150,7 @@ def test_as_of_replay_ignores_a_later_correction(reference, real_home, tmp_path,
     home = use_home(tmp_path / "corrected")
     shutil.copytree(real_home / "raw", home / "raw")
     shutil.copytree(real_home / "features", home / "features")
-    feast_repo.apply(nyc())
+    registration.apply(nyc())
     manifest_dir = write_training_set(nyc(), reference, tmp_path / "v1")
     store = RawStore(home / "raw", nyc().sources)
     weather = store.read("weather")
@@ -174,7 +174,7 @@ def test_verify_names_source_data_when_raw_rows_are_edited_behind_the_store(
     home = use_home(tmp_path / "tampered")
     shutil.copytree(real_home / "raw", home / "raw")
     shutil.copytree(real_home / "features", home / "features")
-    feast_repo.apply(nyc())
+    registration.apply(nyc())
     manifest_dir = write_training_set(nyc(), reference, tmp_path / "v1")
     path = next((home / "raw" / "planes").glob("k*.parquet"))
     planes = pd.read_parquet(path)
