@@ -75,7 +75,7 @@ def resolve(catalog: Catalog, service: str | Service) -> ServicePlan:
     request_features = tuple(catalog.spec(r) for r in spec.request_features)
     population = catalog.population(spec.population)
     lookups = _lookups(spec, catalog, population, features)
-    encodings = {catalog.spec(r).column: catalog.encoding(r) for r in spec.all_refs}
+    encodings = {s.column: catalog.encoding(s.ref) for s in (*features, *request_features)}
     return ServicePlan(
         service=spec,
         population=population,

@@ -135,7 +135,7 @@ def feast_objects(project: Project, catalog: Catalog, profile: Profile) -> dict[
     return objects
 
 
-def repo_contents(project: Project, profile: Profile, catalog: Catalog) -> Any:
+def repo_contents(project: Project, profile: Profile, catalog: Catalog, config: Any) -> Any:
     """The repository featurelock registers: the Feast objects generated from the checked catalog
     for ``profile``, as Feast's ``RepoContents`` (sorted by name, as Feast collects a module's).
 
@@ -162,7 +162,6 @@ def repo_contents(project: Project, profile: Profile, catalog: Catalog) -> Any:
         )
     objects = feast_objects(project, catalog, profile)
     ordered = [objects[name] for name in sorted(objects)]
-    config = repo_config(project, profile)
     description = getattr(config, "project_description", None) or ""
     return RepoContents(
         projects=[FeastProject(name=config.project, description=description)],
@@ -177,23 +176,29 @@ def repo_contents(project: Project, profile: Profile, catalog: Catalog) -> Any:
     )
 
 
+def _repo_and_store(project: Project, profile: Profile, catalog: Catalog) -> tuple[Any, Any]:
+    """The generated repository and a Feast store on the project's data directory, from one config."""
+    from feast import FeatureStore
+
+    project.home.mkdir(parents=True, exist_ok=True)
+    config = repo_config(project, profile)
+    return repo_contents(project, profile, catalog, config), FeatureStore(config=config)
+
+
 def apply(project: Project, profile: Profile = Profile.LOCAL, catalog: Catalog | None = None) -> None:
     """``feast apply`` of the project's generated definitions for ``profile`` (the lock checked
     first, unless the caller hands its checked ``catalog``); the data directory remembers the
     versions applied."""
-    from feast import FeatureStore
     from feast.repo_operations import apply_total_with_repo_instance
 
     from featurelock.features.lockfile import check_lock, remember_applied
 
     catalog = catalog or check_lock(project)
-    project.home.mkdir(parents=True, exist_ok=True)
     if profile == Profile.PRODUCTION:
         from featurelock.stores.pg import ensure_schema
 
         ensure_schema(production_settings(project))
-    repo = repo_contents(project, profile, catalog)
-    store = FeatureStore(config=repo_config(project, profile))
+    repo, store = _repo_and_store(project, profile, catalog)
     apply_total_with_repo_instance(
         store, store.config.project, store.registry, repo, skip_source_validation=True
     )
@@ -203,15 +208,11 @@ def apply(project: Project, profile: Profile = Profile.LOCAL, catalog: Catalog |
 def plan(project: Project, profile: Profile = Profile.LOCAL) -> None:
     """``feast plan`` of the project's generated definitions for ``profile`` (printed by Feast)."""
     import click
-    from feast import FeatureStore
 
     from featurelock.features.lockfile import check_lock
     from featurelock.stores.feast_private import provider_of
 
-    catalog = check_lock(project)
-    project.home.mkdir(parents=True, exist_ok=True)
-    repo = repo_contents(project, profile, catalog)
-    store = FeatureStore(config=repo_config(project, profile))
+    repo, store = _repo_and_store(project, profile, check_lock(project))
     provider = provider_of(store)
     for view in repo.feature_views:  # as Feast's plan: each view's source must suit the offline store
         provider.validate_data_source(store.config, view.batch_source)

@@ -124,7 +124,7 @@ class Predictor:
         plan = resolve(catalog, record.service)
         fingerprints = record.dataset.feature_fingerprints
         store = feature_store(project, profile)
-        timed_store(online_store_of(store))  # one that reads at a time, or refused before serving
+        online = timed_store(online_store_of(store))  # one that reads at a time, or refused now
         return Predictor(
             project=project,
             run_id=record.run_id,
@@ -139,6 +139,7 @@ class Predictor:
             fast=FastPredictor(pipeline, len(record.feature_columns)),
             profile=profile,
             categories=dict(record.categories),  # runs before categories: numbers only
+            _online=online,
         )
 
     def online_through(self) -> datetime | None:
